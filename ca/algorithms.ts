@@ -1,0 +1,156 @@
+// Key algorithms a hierarchy or a subject may use, and signing with each.
+// Signing runs on libuv's thread pool (crypto.sign with a callback, or the
+// SM2 addon's async path) so both cores sign at once.
+
+import { createPublicKey, generateKeyPair, sign, verify, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { EgovError } from '../core/index.js';
+import { NULL, oid, sequence } from './asn1/der.js';
+import { OID } from './oids.js';
+import { isSm2Key, sm2SignAsync, sm2Verify, sm2VerifyAsync } from './sm2/index.js';
+
+export const KEY_ALGORITHMS = ['rsa-2048', 'rsa-3072', 'rsa-4096', 'ecdsa-p256', 'ecdsa-p384', 'sm2', 'ed25519'] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+
+export function parseKeyAlgorithm(value: string): KeyAlgorithm {
+  if ((KEY_ALGORITHMS as readonly string[]).includes(value)) return value as KeyAlgorithm;
+  throw new EgovError('bad-request', `unknown key algorithm "${value}"; expected one of ${KEY_ALGORITHMS.join(', ')}`);
+}
+
+/** What a public key is, in the terms profiles speak. */
+export type KeyDescription =
+  | { type: 'rsa'; bits: number }
+  | { type: 'ec'; curve: 'P-256' | 'P-384' | 'P-521' | 'SM2' | string }
+  | { type: 'ed25519' };
+
+export function describeKey(key: KeyObject): KeyDescription {
+  // Node reports keys it parsed on the SM2 curve with no type at all.
+  if (key.asymmetricKeyType === undefined || key.asymmetricKeyType === 'ec') {
+    if (isSm2Key(key)) return { type: 'ec', curve: 'SM2' };
+  }
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return { type: 'rsa', bits: key.asymmetricKeyDetails?.modulusLength ?? 0 };
+    case 'ed25519':
+      return { type: 'ed25519' };
+    case 'ec': {
+      const curve = key.asymmetricKeyDetails?.namedCurve ?? 'unknown';
+      const names: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+      return { type: 'ec', curve: names[curve] ?? curve };
+    }
+    default:
+      throw new EgovError('policy-violation', `key type ${key.asymmetricKeyType ?? 'unknown'} is not supported (RSA, ECDSA, SM2 or Ed25519)`);
+  }
+}
+
+export function keyLabel(description: KeyDescription): string {
+  if (description.type === 'rsa') return `rsa-${description.bits}`;
+  if (description.type === 'ed25519') return 'ed25519';
+  if (description.curve === 'SM2') return 'sm2';
+  return `ecdsa-${description.curve.toLowerCase().replace('-', '')}`;
+}
+
+export function algorithmOfKey(key: KeyObject): KeyAlgorithm | undefined {
+  const label = keyLabel(describeKey(key));
+  return (KEY_ALGORITHMS as readonly string[]).includes(label) ? (label as KeyAlgorithm) : undefined;
+}
+
+const generate = promisify(generateKeyPair) as unknown as (type: string, options: object) => Promise<{ publicKey: KeyObject; privateKey: KeyObject }>;
+
+export async function generateKeyPairFor(algorithm: KeyAlgorithm): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> {
+  switch (algorithm) {
+    case 'rsa-2048':
+    case 'rsa-3072':
+    case 'rsa-4096':
+      return generate('rsa', { modulusLength: Number(algorithm.slice(4)), publicExponent: 0x10001 });
+    case 'ecdsa-p256':
+      return generate('ec', { namedCurve: 'prime256v1' });
+    case 'ecdsa-p384':
+      return generate('ec', { namedCurve: 'secp384r1' });
+    case 'sm2':
+      return generate('ec', { namedCurve: 'SM2' });
+    case 'ed25519':
+      return generate('ed25519', {});
+  }
+}
+
+/** How a CA key signs: the AlgorithmIdentifier it writes and the function that signs. */
+export interface Signer {
+  readonly algorithmIdentifier: Buffer;
+  readonly description: string;
+  sign(data: Buffer): Promise<Buffer>;
+}
+
+const nodeSign = (hash: string | null, data: Buffer, key: KeyObject) =>
+  new Promise<Buffer>((resolve, reject) => sign(hash, data, key, (error, signature) => (error ? reject(error) : resolve(signature))));
+
+export function signerFor(privateKey: KeyObject): Signer {
+  const description = describeKey(privateKey);
+  if (description.type === 'rsa') {
+    return { algorithmIdentifier: sequence(oid(OID.sha256WithRSA), NULL), description: 'sha256WithRSAEncryption', sign: (d) => nodeSign('sha256', d, privateKey) };
+  }
+  if (description.type === 'ed25519') {
+    return { algorithmIdentifier: sequence(oid(OID.ed25519)), description: 'Ed25519', sign: (d) => nodeSign(null, d, privateKey) };
+  }
+  if (description.curve === 'SM2') {
+    return { algorithmIdentifier: sequence(oid(OID.sm3WithSM2)), description: 'SM3withSM2', sign: (d) => sm2SignAsync(privateKey, d) };
+  }
+  if (description.curve === 'P-384') {
+    return { algorithmIdentifier: sequence(oid(OID.ecdsaWithSHA384)), description: 'ecdsa-with-SHA384', sign: (d) => nodeSign('sha384', d, privateKey) };
+  }
+  return { algorithmIdentifier: sequence(oid(OID.ecdsaWithSHA256)), description: 'ecdsa-with-SHA256', sign: (d) => nodeSign('sha256', d, privateKey) };
+}
+
+/** The hash node needs to verify a signature of the given algorithm OID; SM2 and Ed25519 are special. */
+const verifyHashByOid: Record<string, string | null> = {
+  [OID.sha256WithRSA]: 'sha256',
+  [OID.sha384WithRSA]: 'sha384',
+  [OID.sha512WithRSA]: 'sha512',
+  [OID.ecdsaWithSHA256]: 'sha256',
+  [OID.ecdsaWithSHA384]: 'sha384',
+  [OID.ecdsaWithSHA512]: 'sha512',
+  [OID.ed25519]: null,
+};
+
+export function isSupportedSignatureAlgorithm(algorithmOid: string): boolean {
+  return algorithmOid in verifyHashByOid || algorithmOid === OID.sm3WithSM2;
+}
+
+/** Verifies a signature made with the algorithm `algorithmOid`; false when it does not verify. */
+export async function verifySignature(algorithmOid: string, publicKey: KeyObject, data: Buffer, signature: Buffer): Promise<boolean> {
+  if (algorithmOid === OID.sm3WithSM2) {
+    if (!isSm2Key(publicKey)) return false;
+    return sm2VerifyAsync(publicKey, data, signature).catch(() => false);
+  }
+  if (!(algorithmOid in verifyHashByOid)) {
+    throw new EgovError('bad-request', `signature algorithm ${algorithmOid} is not supported (use SHA-256 or stronger with RSA or ECDSA, Ed25519, or SM3withSM2)`);
+  }
+  const hash = verifyHashByOid[algorithmOid]!;
+  return new Promise<boolean>((resolve) => {
+    try {
+      verify(hash, data, publicKey, signature, (error, ok) => resolve(!error && ok));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
+export function verifySignatureSync(algorithmOid: string, publicKey: KeyObject, data: Buffer, signature: Buffer): boolean {
+  if (algorithmOid === OID.sm3WithSM2) return isSm2Key(publicKey) && sm2Verify(publicKey, data, signature);
+  const hash = verifyHashByOid[algorithmOid];
+  if (hash === undefined) return false;
+  try {
+    return verify(hash, data, publicKey, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** The public key of an SubjectPublicKeyInfo (DER). */
+export function publicKeyFromSpki(spki: Buffer): KeyObject {
+  try {
+    return createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  } catch (error) {
+    throw new EgovError('bad-encoding', `public key cannot be read: ${(error as Error).message}`);
+  }
+}

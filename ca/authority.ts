@@ -1,0 +1,554 @@
+// The Authority: every hierarchy of the deployment, and every operation on
+// them. Each state change and each refusal lands in the audit log; a
+// certificate row and its audit record are written in one transaction.
+
+import { EventEmitter } from 'node:events';
+import { createHash, type KeyObject } from 'node:crypto';
+import { appendAudit, EgovError, recordAudit, type AuditEvent, type CaAuthorityTable, type Database } from '../core/index.js';
+import { algorithmOfKey, describeKey, generateKeyPairFor, keyLabel, parseKeyAlgorithm, signerFor, verifySignatureSync, type KeyAlgorithm, type Signer } from './algorithms.js';
+import { certificatePem, keyIdentifier, readCertificate, signCertificate, spkiOf, type CertificateInfo, type CertificateTemplate, type DistributionUrls } from './certificate.js';
+import { readCsr } from './csr.js';
+import { decryptPrivateKey, encryptPrivateKey, checkPassphraseStrength, readPrivateKey, type PassphraseSource } from './keys.js';
+import { checkName, encodeName, formatName, parseName, type DistinguishedName } from './names.js';
+import { buildPkcs12, checkPkcs12Password } from './pkcs12.js';
+import { checkKey, checkSans, checkSubject, DEFAULT_PROFILES, getProfile, keyUsageFor, validityFor, type Profile } from './profiles.js';
+import { REVOCATION_REASONS, type RevocationReason } from './revocation.js';
+import { formatSan, parseSan, type SubjectAltName } from './sans.js';
+import { newSerial, parseSerial, type Serial } from './serial.js';
+import { currentStatusSeq, findAuthority, findCertificate, nextStatusSeq, RECORD_COLUMNS, toRecord, type CertificateRecord, type CertificateStatus } from './store.js';
+
+/** Who asks, and from where: goes into every audit record. */
+export interface Actor {
+  actor: string;
+  source: string;
+}
+
+export const CA_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export function checkCaName(name: string): void {
+  if (!CA_NAME_PATTERN.test(name)) throw new EgovError('bad-request', `CA name "${name}" must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit`);
+}
+
+export interface AuthorityOptions {
+  database: Database;
+  /** Base URL for CRL, OCSP and CA-certificate links in issued certificates. */
+  publicUrl: string;
+  passphrase: PassphraseSource;
+  profiles?: Record<string, Profile>;
+  /** Sign OCSP responses with the delegated responder certificate (default) or the issuing CA key. */
+  ocspSigner?: 'delegated' | 'issuer';
+  now?: () => Date;
+}
+
+export interface HierarchySummary {
+  name: string;
+  algorithm: string;
+  createdAt: string;
+  root: { subject: string; notAfter: string; fingerprintSha256: string; keyHeld: boolean };
+  issuing: { subject: string; notAfter: string; fingerprintSha256: string };
+  ocspResponder?: { subject: string; notAfter: string };
+  crlNumber: number;
+}
+
+/** A hierarchy with its keys open, ready to sign. */
+export interface SigningContext {
+  name: string;
+  algorithm: KeyAlgorithm;
+  root: CertificateInfo;
+  issuing: CertificateInfo;
+  issuingKey: KeyObject;
+  signer: Signer;
+  issuingKeyId: Buffer;
+  ocsp?: { certificate: CertificateInfo; key: KeyObject; signer: Signer };
+  urls: DistributionUrls;
+}
+
+export interface IssuedCertificate extends CertificateRecord {
+  certificatePem: string;
+  der: Buffer;
+}
+
+export interface IssueFromCsrRequest {
+  ca: string;
+  profile: string;
+  csr: Buffer | string;
+  validityDays?: number;
+  /** Replace the CSR's SANs (the RA decides what is vetted). */
+  sans?: string[];
+}
+
+export interface IssueWithKeygenRequest {
+  ca: string;
+  profile: string;
+  subject: string;
+  sans?: string[];
+  keyAlgorithm?: string;
+  validityDays?: number;
+  p12Password: string;
+}
+
+const YEAR_MS = 365.25 * 86400_000;
+const BACKDATE_MS = 60_000;
+
+export type StatusChange = { ca: string; serial: Serial; status: CertificateStatus };
+
+export class Authority {
+  readonly database: Database;
+  readonly profiles: Record<string, Profile>;
+  /** Emits 'status' (StatusChange) after a revoke or unsuspend commits. */
+  readonly events = new EventEmitter();
+  private readonly contexts = new Map<string, Promise<SigningContext>>();
+  private readonly now: () => Date;
+
+  constructor(private readonly options: AuthorityOptions) {
+    this.database = options.database;
+    this.profiles = options.profiles ?? DEFAULT_PROFILES;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  urlsFor(name: string): DistributionUrls {
+    const base = this.options.publicUrl.replace(/\/+$/, '');
+    return { crl: `${base}/crl/${name}.crl`, deltaCrl: `${base}/crl/${name}-delta.crl`, ocsp: `${base}/ocsp/${name}`, caIssuers: `${base}/ca/${name}.crt` };
+  }
+
+  // ------------------------------------------------------------ auditing
+
+  /** Runs `work`; a refusal or failure is recorded in the audit log before it is rethrown. */
+  private async audited<T>(by: Actor, action: string, object: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      const egov = error instanceof EgovError ? error : undefined;
+      const outcome = egov && egov.httpStatus < 500 ? 'refused' : 'failure';
+      const event: AuditEvent = { ...by, action, object, outcome, detail: { code: egov?.code ?? 'internal', reason: (error as Error).message } };
+      await recordAudit(this.database, event).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  // ------------------------------------------------------------ hierarchies
+
+  async initHierarchy(
+    request: { name: string; algorithm: string; subject: string; issuingSubject?: string; rootValidityYears?: number; issuingValidityYears?: number },
+    by: Actor,
+  ): Promise<HierarchySummary> {
+    return this.audited(by, 'ca.init', `ca:${request.name}`, async () => {
+      checkCaName(request.name);
+      const algorithm = parseKeyAlgorithm(request.algorithm);
+      const rootName = parseName(request.subject);
+      if (!rootName.some((a) => a.type === 'CN')) throw new EgovError('bad-request', 'subject: a CA subject needs a CN');
+      const issuingName = request.issuingSubject ? parseName(request.issuingSubject) : rootName.map((a) => (a.type === 'CN' ? { ...a, value: issuingCommonName(a.value) } : a));
+      if (await findAuthority(this.database, request.name)) throw new EgovError('conflict', `CA "${request.name}" already exists`);
+      const passphrase = await this.options.passphrase();
+      checkPassphraseStrength(passphrase);
+      const now = this.now();
+      const notBefore = new Date(now.getTime() - BACKDATE_MS);
+      const rootYears = request.rootValidityYears ?? 20;
+      const issuingYears = Math.min(request.issuingValidityYears ?? 10, rootYears);
+      const rootKeys = await generateKeyPairFor(algorithm);
+      const issuingKeys = await generateKeyPairFor(algorithm);
+      const rootSpki = spkiOf(rootKeys.publicKey);
+      const rootSigner = signerFor(rootKeys.privateKey);
+      const rootDer = await signCertificate(
+        {
+          serial: newSerial(),
+          issuerName: encodeName(rootName),
+          subjectName: encodeName(rootName),
+          spki: rootSpki,
+          notBefore,
+          notAfter: new Date(notBefore.getTime() + rootYears * YEAR_MS),
+          ca: {},
+          keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
+          authorityKeyId: keyIdentifier(rootSpki),
+        },
+        rootSigner,
+      );
+      const issuingSpki = spkiOf(issuingKeys.publicKey);
+      const issuingDer = await signCertificate(
+        {
+          serial: newSerial(),
+          issuerName: encodeName(rootName),
+          subjectName: encodeName(issuingName),
+          spki: issuingSpki,
+          notBefore,
+          notAfter: new Date(notBefore.getTime() + issuingYears * YEAR_MS),
+          ca: { pathLength: 0 },
+          keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
+          authorityKeyId: keyIdentifier(rootSpki),
+        },
+        rootSigner,
+      );
+      const ocsp = await this.makeOcspResponder(algorithm, issuingName, issuingSpki, issuingKeys.privateKey, readCertificate(issuingDer).notAfter);
+      await this.database.write(async (tx) => {
+        await tx
+          .insertInto('ca_authority')
+          .values({
+            name: request.name,
+            algorithm,
+            created_at: now.toISOString(),
+            root_cert: rootDer,
+            root_key: encryptPrivateKey(rootKeys.privateKey, passphrase),
+            issuing_cert: issuingDer,
+            issuing_key: encryptPrivateKey(issuingKeys.privateKey, passphrase),
+            ocsp_cert: ocsp.der,
+            ocsp_key: encryptPrivateKey(ocsp.key, passphrase),
+            crl_number: 0,
+          })
+          .execute();
+        await appendAudit(tx, { ...by, action: 'ca.init', object: `ca:${request.name}`, outcome: 'success', detail: { algorithm, subject: formatName(rootName) } });
+      });
+      return this.summary(request.name);
+    });
+  }
+
+  private async makeOcspResponder(algorithm: KeyAlgorithm, issuingName: DistinguishedName, issuingSpki: Buffer, issuingKey: KeyObject, issuingNotAfter: Date) {
+    const keys = await generateKeyPairFor(algorithm);
+    const now = this.now();
+    const notBefore = new Date(now.getTime() - BACKDATE_MS);
+    const subject = issuingName.map((a) => (a.type === 'CN' ? { ...a, value: `${a.value} OCSP Responder`.slice(0, 64) } : a));
+    const notAfter = new Date(Math.min(notBefore.getTime() + 2 * YEAR_MS, issuingNotAfter.getTime()));
+    const der = await signCertificate(
+      {
+        serial: newSerial(),
+        issuerName: encodeName(issuingName),
+        subjectName: encodeName(subject),
+        spki: spkiOf(keys.publicKey),
+        notBefore,
+        notAfter,
+        keyUsage: ['digitalSignature'],
+        extendedKeyUsage: ['ocspSigning'],
+        authorityKeyId: keyIdentifier(issuingSpki),
+        ocspNoCheck: true,
+      },
+      signerFor(issuingKey),
+    );
+    return { der, key: keys.privateKey };
+  }
+
+  /** Imports an existing hierarchy: its root certificate, and the issuing CA certificate with its key. */
+  async importHierarchy(
+    request: { name: string; rootCertificate: string | Buffer; issuingCertificate: string | Buffer; issuingKey: string | Buffer; issuingKeyPassphrase?: string },
+    by: Actor,
+  ): Promise<HierarchySummary> {
+    return this.audited(by, 'ca.import', `ca:${request.name}`, async () => {
+      checkCaName(request.name);
+      if (await findAuthority(this.database, request.name)) throw new EgovError('conflict', `CA "${request.name}" already exists`);
+      const root = readCertificate(request.rootCertificate, 'root certificate');
+      const issuing = readCertificate(request.issuingCertificate, 'issuing CA certificate');
+      const key = readPrivateKey(request.issuingKey, request.issuingKeyPassphrase, 'issuing CA key');
+      if (!root.isCa || !issuing.isCa) throw new EgovError('policy-violation', 'both certificates must be CA certificates (basicConstraints cA=TRUE)');
+      if (!issuing.issuerName.equals(root.subjectName)) throw new EgovError('policy-violation', 'the issuing CA certificate was not issued by that root (issuer and subject names differ)');
+      if (!verifySignatureSync(issuing.signatureAlgorithm, root.publicKey, issuing.tbs, issuing.signature)) {
+        throw new EgovError('bad-signature', 'the issuing CA certificate signature does not verify with the root key');
+      }
+      if (!spkiOf(key).equals(issuing.spki)) throw new EgovError('policy-violation', 'the key does not belong to the issuing CA certificate');
+      const algorithm = algorithmOfKey(key);
+      if (!algorithm) throw new EgovError('policy-violation', `key ${keyLabel(describeKey(key))} is not a supported CA key`);
+      const passphrase = await this.options.passphrase();
+      checkPassphraseStrength(passphrase);
+      const ocsp = await this.makeOcspResponder(algorithm, issuing.subject, issuing.spki, key, issuing.notAfter);
+      await this.database.write(async (tx) => {
+        await tx
+          .insertInto('ca_authority')
+          .values({
+            name: request.name,
+            algorithm,
+            created_at: this.now().toISOString(),
+            root_cert: root.der,
+            root_key: null,
+            issuing_cert: issuing.der,
+            issuing_key: encryptPrivateKey(key, passphrase),
+            ocsp_cert: ocsp.der,
+            ocsp_key: encryptPrivateKey(ocsp.key, passphrase),
+            crl_number: 0,
+          })
+          .execute();
+        await appendAudit(tx, { ...by, action: 'ca.import', object: `ca:${request.name}`, outcome: 'success', detail: { algorithm, subject: formatName(issuing.subject) } });
+      });
+      return this.summary(request.name);
+    });
+  }
+
+  private summarise(row: CaAuthorityTable): HierarchySummary {
+    const root = readCertificate(row.root_cert);
+    const issuing = readCertificate(row.issuing_cert);
+    const ocsp = row.ocsp_cert ? readCertificate(row.ocsp_cert) : undefined;
+    return {
+      name: row.name,
+      algorithm: row.algorithm,
+      createdAt: row.created_at,
+      root: { subject: formatName(root.subject), notAfter: root.notAfter.toISOString(), fingerprintSha256: root.fingerprintSha256, keyHeld: row.root_key !== null },
+      issuing: { subject: formatName(issuing.subject), notAfter: issuing.notAfter.toISOString(), fingerprintSha256: issuing.fingerprintSha256 },
+      ...(ocsp ? { ocspResponder: { subject: formatName(ocsp.subject), notAfter: ocsp.notAfter.toISOString() } } : {}),
+      crlNumber: row.crl_number,
+    };
+  }
+
+  async summary(name: string): Promise<HierarchySummary> {
+    return this.summarise(await this.authorityRow(name));
+  }
+
+  async listHierarchies(): Promise<HierarchySummary[]> {
+    const rows = await this.database.db.selectFrom('ca_authority').selectAll().orderBy('name').execute();
+    return rows.map((row) => this.summarise(row));
+  }
+
+  private async authorityRow(name: string): Promise<CaAuthorityTable> {
+    const row = await findAuthority(this.database, name);
+    if (!row) {
+      const known = (await this.database.db.selectFrom('ca_authority').select('name').execute()).map((r) => r.name);
+      throw new EgovError('unknown-ca', `unknown CA "${name}"${known.length ? `; known: ${known.join(', ')}` : '; create one with `egov-ops ca init`'}`);
+    }
+    return row;
+  }
+
+  /** Issuing CA first, then the root (DER). */
+  async chain(name: string): Promise<Buffer[]> {
+    const row = await this.authorityRow(name);
+    return [row.issuing_cert, row.root_cert];
+  }
+
+  /** The hierarchy with its keys decrypted; cached for the life of the process. */
+  signingContext(name: string): Promise<SigningContext> {
+    let context = this.contexts.get(name);
+    if (!context) {
+      context = this.openContext(name);
+      this.contexts.set(name, context);
+      context.catch(() => this.contexts.delete(name));
+    }
+    return context;
+  }
+
+  private async openContext(name: string): Promise<SigningContext> {
+    const row = await this.authorityRow(name);
+    const passphrase = await this.options.passphrase();
+    const issuingKey = decryptPrivateKey(row.issuing_key, passphrase, `the issuing key of CA "${name}"`);
+    const root = readCertificate(row.root_cert);
+    const issuing = readCertificate(row.issuing_cert);
+    let ocsp: SigningContext['ocsp'];
+    if (row.ocsp_cert && row.ocsp_key && this.options.ocspSigner !== 'issuer') {
+      const key = decryptPrivateKey(row.ocsp_key, passphrase, `the OCSP responder key of CA "${name}"`);
+      ocsp = { certificate: readCertificate(row.ocsp_cert), key, signer: signerFor(key) };
+    }
+    return {
+      name,
+      algorithm: row.algorithm as KeyAlgorithm,
+      root,
+      issuing,
+      issuingKey,
+      signer: signerFor(issuingKey),
+      issuingKeyId: keyIdentifier(issuing.spki),
+      ...(ocsp ? { ocsp } : {}),
+      urls: this.urlsFor(name),
+    };
+  }
+
+  // ------------------------------------------------------------ issuance
+
+  private checkFamily(context: SigningContext, key: KeyObject): void {
+    const isSm2 = describeKey(key).type === 'ec' && (describeKey(key) as { curve: string }).curve === 'SM2';
+    if (context.algorithm === 'sm2' && !isSm2) throw new EgovError('policy-violation', `CA "${context.name}" is an SM2 hierarchy and issues only SM2 keys`);
+    if (context.algorithm !== 'sm2' && isSm2) throw new EgovError('policy-violation', `CA "${context.name}" is not an SM2 hierarchy; SM2 keys go to an SM2 CA`);
+  }
+
+  private async issue(
+    context: SigningContext,
+    profile: Profile,
+    subject: DistinguishedName,
+    publicKey: KeyObject,
+    spki: Buffer,
+    sans: SubjectAltName[],
+    validityDays: number | undefined,
+    by: Actor,
+    extraDetail: Record<string, unknown>,
+  ): Promise<IssuedCertificate> {
+    checkName(subject);
+    checkSubject(profile, subject);
+    const keyDescription = describeKey(publicKey);
+    checkKey(profile, keyDescription);
+    this.checkFamily(context, publicKey);
+    checkSans(profile, sans);
+    const days = validityFor(profile, validityDays);
+    const now = this.now();
+    const notBefore = new Date(now.getTime() - BACKDATE_MS);
+    const notAfter = new Date(Math.min(notBefore.getTime() + days * 86400_000, context.issuing.notAfter.getTime()));
+    const subjectText = formatName(subject);
+    const template: Omit<CertificateTemplate, 'serial'> = {
+      issuerName: context.issuing.subjectName,
+      subjectName: encodeName(subject),
+      spki,
+      notBefore,
+      notAfter,
+      keyUsage: keyUsageFor(profile, keyDescription),
+      extendedKeyUsage: profile.extendedKeyUsage,
+      sans,
+      authorityKeyId: context.issuingKeyId,
+      urls: context.urls,
+    };
+    // A serial is unique by primary key and rows are never deleted, so a
+    // serial is never reused; a collision (2^-64 odds) just signs again.
+    for (let attempt = 1; ; attempt++) {
+      const serial = newSerial();
+      const der = await signCertificate({ ...template, serial }, context.signer);
+      const row = {
+        ca_name: context.name,
+        serial,
+        profile: profile.name,
+        subject: subjectText,
+        sans: JSON.stringify(sans.map(formatSan)),
+        key_algorithm: keyLabel(keyDescription),
+        not_before: notBefore.toISOString(),
+        not_after: notAfter.toISOString(),
+        issued_at: now.toISOString(),
+        fingerprint_sha256: createHash('sha256').update(der).digest('hex'),
+        der,
+        status: 'good' as const,
+        revoked_at: null,
+        revocation_reason: null,
+        status_changed_seq: null,
+      };
+      try {
+        await this.database.write(async (tx) => {
+          await tx.insertInto('certificate').values(row).execute();
+          await appendAudit(tx, {
+            ...by,
+            action: 'ca.issue',
+            object: `ca:${context.name}/serial:${serial}`,
+            outcome: 'success',
+            detail: { profile: profile.name, subject: subjectText, sans: row.sans, keyAlgorithm: row.key_algorithm, notAfter: row.not_after, ...extraDetail },
+          });
+        });
+      } catch (error) {
+        if (attempt < 3 && /unique|duplicate|primary key/i.test((error as Error).message)) continue;
+        throw error;
+      }
+      return { ...toRecord(row), certificatePem: certificatePem(der), der };
+    }
+  }
+
+  async issueFromCsr(request: IssueFromCsrRequest, by: Actor): Promise<IssuedCertificate> {
+    return this.audited(by, 'ca.issue', `ca:${request.ca}`, async () => {
+      const context = await this.signingContext(request.ca);
+      const profile = getProfile(request.profile, this.profiles);
+      const csr = await readCsr(request.csr);
+      const sans = request.sans ? request.sans.map(parseSan) : csr.sans;
+      return this.issue(context, profile, csr.subject, csr.publicKey, csr.spki, sans, request.validityDays, by, { source: 'csr' });
+    });
+  }
+
+  async issueWithKeygen(request: IssueWithKeygenRequest, by: Actor): Promise<{ certificate: IssuedCertificate; pkcs12: Buffer }> {
+    return this.audited(by, 'ca.issue', `ca:${request.ca}`, async () => {
+      checkPkcs12Password(request.p12Password);
+      const context = await this.signingContext(request.ca);
+      const profile = getProfile(request.profile, this.profiles);
+      const subject = parseName(request.subject);
+      const sans = (request.sans ?? []).map(parseSan);
+      const algorithm = request.keyAlgorithm ? parseKeyAlgorithm(request.keyAlgorithm) : defaultSubjectKey(context.algorithm);
+      const keys = await generateKeyPairFor(algorithm);
+      const certificate = await this.issue(context, profile, subject, keys.publicKey, spkiOf(keys.publicKey), sans, request.validityDays, by, { source: 'server-keygen' });
+      const pkcs12 = buildPkcs12({
+        privateKey: keys.privateKey,
+        certificates: [certificate.der, context.issuing.der, context.root.der],
+        password: request.p12Password,
+        friendlyName: subject.find((a) => a.type === 'CN')?.value ?? certificate.serial,
+      });
+      return { certificate, pkcs12 };
+    });
+  }
+
+  // ------------------------------------------------------------ lookup
+
+  async getCertificate(ca: string, serialText: string): Promise<IssuedCertificate> {
+    await this.authorityRow(ca);
+    const serial = parseSerial(serialText);
+    const row = await findCertificate(this.database.db, ca, serial);
+    if (!row) throw new EgovError('not-found', `no certificate with serial ${serial} was issued by CA "${ca}"`);
+    return { ...toRecord(row), certificatePem: certificatePem(row.der), der: row.der };
+  }
+
+  async listCertificates(ca: string, query: { status?: CertificateStatus; limit?: number; after?: string; expiringBefore?: string } = {}): Promise<CertificateRecord[]> {
+    await this.authorityRow(ca);
+    let q = this.database.db
+      .selectFrom('certificate')
+      .select(RECORD_COLUMNS)
+      .where('ca_name', '=', ca)
+      .orderBy('serial')
+      .limit(Math.min(Math.max(query.limit ?? 100, 1), 10_000));
+    if (query.status) q = q.where('status', '=', query.status);
+    if (query.after) q = q.where('serial', '>', parseSerial(query.after));
+    if (query.expiringBefore) q = q.where('not_after', '<', query.expiringBefore);
+    return (await q.execute()).map(toRecord);
+  }
+
+  // ------------------------------------------------------------ revocation
+
+  async revoke(request: { ca: string; serial: string; reason: RevocationReason }, by: Actor): Promise<CertificateRecord> {
+    const object = `ca:${request.ca}/serial:${request.serial}`;
+    return this.audited(by, request.reason === 'certificateHold' ? 'ca.suspend' : 'ca.revoke', object, async () => {
+      await this.authorityRow(request.ca);
+      const serial = parseSerial(request.serial);
+      const code = REVOCATION_REASONS[request.reason];
+      const status: CertificateStatus = request.reason === 'certificateHold' ? 'hold' : 'revoked';
+      const now = this.now().toISOString();
+      const record = await this.database.write(async (tx) => {
+        const row = await findCertificate(tx, request.ca, serial);
+        if (!row) throw new EgovError('not-found', `no certificate with serial ${serial} was issued by CA "${request.ca}"`);
+        if (row.status === 'revoked') throw new EgovError('already-revoked', `certificate ${serial} was already revoked on ${row.revoked_at}`);
+        if (row.status === 'hold' && status === 'hold') throw new EgovError('already-revoked', `certificate ${serial} is already suspended (certificateHold)`);
+        const seq = await nextStatusSeq(tx);
+        // A held certificate revoked for good keeps its original revocation date (RFC 5280 5.3.2).
+        const revokedAt = row.status === 'hold' ? row.revoked_at! : now;
+        await tx
+          .updateTable('certificate')
+          .set({ status, revoked_at: revokedAt, revocation_reason: code, status_changed_seq: seq })
+          .where('ca_name', '=', request.ca)
+          .where('serial', '=', serial)
+          .execute();
+        await appendAudit(tx, { ...by, action: status === 'hold' ? 'ca.suspend' : 'ca.revoke', object: `ca:${request.ca}/serial:${serial}`, outcome: 'success', detail: { reason: request.reason } });
+        return toRecord({ ...row, status, revoked_at: revokedAt, revocation_reason: code, status_changed_seq: seq });
+      });
+      this.events.emit('status', { ca: request.ca, serial, status } satisfies StatusChange);
+      return record;
+    });
+  }
+
+  /** Releases a certificateHold: the certificate is good again and leaves the CRL (removeFromCRL in the delta). */
+  async unsuspend(request: { ca: string; serial: string }, by: Actor): Promise<CertificateRecord> {
+    return this.audited(by, 'ca.unsuspend', `ca:${request.ca}/serial:${request.serial}`, async () => {
+      await this.authorityRow(request.ca);
+      const serial = parseSerial(request.serial);
+      const record = await this.database.write(async (tx) => {
+        const row = await findCertificate(tx, request.ca, serial);
+        if (!row) throw new EgovError('not-found', `no certificate with serial ${serial} was issued by CA "${request.ca}"`);
+        if (row.status !== 'hold') throw new EgovError('conflict', `certificate ${serial} is ${row.status === 'good' ? 'not suspended' : 'revoked for good'}; only a certificateHold can be released`);
+        const seq = await nextStatusSeq(tx);
+        await tx
+          .updateTable('certificate')
+          .set({ status: 'good', revoked_at: null, revocation_reason: REVOCATION_REASONS.removeFromCRL, status_changed_seq: seq })
+          .where('ca_name', '=', request.ca)
+          .where('serial', '=', serial)
+          .execute();
+        await appendAudit(tx, { ...by, action: 'ca.unsuspend', object: `ca:${request.ca}/serial:${serial}`, outcome: 'success' });
+        return toRecord({ ...row, status: 'good', revoked_at: null, revocation_reason: null, status_changed_seq: seq });
+      });
+      this.events.emit('status', { ca: request.ca, serial, status: 'good' } satisfies StatusChange);
+      return record;
+    });
+  }
+
+  statusSequence(): Promise<number> {
+    return currentStatusSeq(this.database);
+  }
+}
+
+/** "City Root CA" -> "City Issuing CA"; any other CN gets " Issuing CA" after it. */
+function issuingCommonName(rootCn: string): string {
+  const name = /\bRoot\b( CA)?/.test(rootCn) ? rootCn.replace(/\bRoot\b( CA)?/, 'Issuing CA') : `${rootCn} Issuing CA`;
+  return name.slice(0, 64);
+}
+
+export function defaultSubjectKey(caAlgorithm: KeyAlgorithm): KeyAlgorithm {
+  if (caAlgorithm === 'sm2') return 'sm2';
+  if (caAlgorithm.startsWith('rsa')) return 'rsa-2048';
+  return 'ecdsa-p256';
+}

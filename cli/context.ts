@@ -1,0 +1,116 @@
+// What every command needs: the configuration, the database, the CA key
+// passphrase (asked for only when a key is opened), and the Authority.
+
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { Authority, CrlService, OcspResponder, type Actor, type PassphraseSource } from '../ca/index.js';
+import { EgovError, loadConfig, openDatabase, type Config, type Database } from '../core/index.js';
+
+export interface GlobalOptions {
+  dataDir?: string;
+  config?: string;
+  passphraseFile?: string;
+  json?: boolean;
+}
+
+export function resolveConfig(options: GlobalOptions, flags: Record<string, unknown> = {}): Config {
+  return loadConfig({
+    ...(options.config ? { file: options.config } : {}),
+    flags: { ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...flags },
+  });
+}
+
+async function promptHidden(question: string): Promise<string> {
+  const { stdin, stderr } = process;
+  stderr.write(question);
+  stdin.setRawMode?.(true);
+  stdin.resume();
+  stdin.setEncoding('utf8');
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          stdin.off('data', onData);
+          stdin.setRawMode?.(false);
+          stdin.pause();
+          stderr.write('\n');
+          return resolve(answer);
+        }
+        if (ch === '\u0003') {
+          stdin.setRawMode?.(false);
+          return reject(new EgovError('bad-request', 'passphrase prompt interrupted'));
+        }
+        if (ch === '\u007f') answer = answer.slice(0, -1);
+        else answer += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+/** --passphrase-file FILE, else EGOV_OPS_CA_PASSPHRASE, else a prompt on a terminal, else a clear error. */
+export function passphraseSource(options: GlobalOptions, confirm = false): PassphraseSource {
+  let cached: Promise<string> | undefined;
+  const resolve = async (): Promise<string> => {
+    if (options.passphraseFile) {
+      try {
+        return readFileSync(options.passphraseFile, 'utf8').replace(/\r?\n$/, '');
+      } catch (error) {
+        throw new EgovError('bad-request', `passphrase file ${options.passphraseFile} cannot be read: ${(error as Error).message}`);
+      }
+    }
+    const fromEnv = process.env.EGOV_OPS_CA_PASSPHRASE;
+    if (fromEnv) return fromEnv;
+    if (process.stdin.isTTY && process.stderr.isTTY) {
+      const first = await promptHidden('CA key passphrase: ');
+      if (confirm && (await promptHidden('Repeat the passphrase: ')) !== first) throw new EgovError('bad-request', 'the two passphrases differ');
+      return first;
+    }
+    throw new EgovError('bad-request', 'the CA key passphrase is needed: give --passphrase-file FILE or set EGOV_OPS_CA_PASSPHRASE (no terminal to prompt on)');
+  };
+  return () => (cached ??= resolve());
+}
+
+export function cliActor(): Actor {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry: keep unknown */
+  }
+  return { actor: `cli:${user}`, source: 'cli' };
+}
+
+export interface Suite {
+  config: Config;
+  database: Database;
+  authority: Authority;
+  crls: CrlService;
+  ocsp: OcspResponder;
+  close(): Promise<void>;
+}
+
+export async function openSuite(options: GlobalOptions, confirmPassphrase = false, flags: Record<string, unknown> = {}): Promise<Suite> {
+  const config = resolveConfig(options, flags);
+  const database = await openDatabase({ dataDir: config.dataDir, url: config.database.url });
+  const authority = new Authority({ database, publicUrl: config.server.publicUrl, passphrase: passphraseSource(options, confirmPassphrase) });
+  const crls = new CrlService(authority, {
+    validityHours: config.ca.crlValidityHours,
+    intervalSeconds: config.ca.crlIntervalSeconds,
+    afterChangeSeconds: config.ca.crlAfterRevokeSeconds,
+  });
+  const ocsp = new OcspResponder(authority, { validitySeconds: config.ca.ocspValiditySeconds });
+  return {
+    config,
+    database,
+    authority,
+    crls,
+    ocsp,
+    close: async () => {
+      crls.stop();
+      ocsp.stop();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,152 @@
+// The tamper-evident audit log: append-only, each record hash-chained to
+// the one before. The head (last id and hash) is also kept in `counter`, so
+// cutting rows off the end is caught as well as changing or removing one.
+
+import { createHash } from 'node:crypto';
+import { EgovError } from './errors.js';
+import type { Database, WriteTx } from './storage/database.js';
+import type { AuditLogTable } from './storage/schema.js';
+
+export type AuditOutcome = 'success' | 'failure' | 'refused';
+
+export interface AuditEvent {
+  /** Who: a user, a certificate subject, `cli:<os user>`, `system`. */
+  actor: string;
+  /** What, as `module.verb`: `ca.issue`, `ca.revoke`, `auth.sign-in`. */
+  action: string;
+  /** On what: `ca:city-rsa/serial:0a1b…`. */
+  object: string;
+  /** From where: an IP address, `cli`, `scheduler`. */
+  source: string;
+  outcome: AuditOutcome;
+  /** Facts worth keeping; never a secret. */
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditRecord extends Omit<AuditEvent, 'detail'> {
+  id: number;
+  at: string;
+  detail: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+const HEAD_COUNTER = 'audit_head_id';
+
+function recordHash(prevHash: string, row: Omit<AuditLogTable, 'prev_hash' | 'hash' | 'id'> & { id: number }): string {
+  // A fixed field order: the same record hashes the same on every engine.
+  const canonical = JSON.stringify([row.id, row.at, row.actor, row.action, row.object, row.source, row.outcome, row.detail]);
+  return createHash('sha256').update(prevHash).update('\n').update(canonical).digest('hex');
+}
+
+/** Appends one record inside the caller's write transaction (so the state change and its record land together). */
+export async function appendAudit(tx: WriteTx, event: AuditEvent, now: Date = new Date()): Promise<AuditRecord> {
+  const head = await tx.selectFrom('audit_log').select(['id', 'hash']).orderBy('id', 'desc').limit(1).executeTakeFirst();
+  // Number after the recorded head too, not only after the last row: if rows
+  // were cut off the end, the next record must not reuse their ids and so
+  // hide the cut (verifyAuditLog then reports the gap).
+  const counter = await tx.selectFrom('counter').select('value').where('name', '=', HEAD_COUNTER).executeTakeFirst();
+  const row = {
+    id: Math.max(head?.id ?? 0, Number(counter?.value ?? 0)) + 1,
+    at: now.toISOString(),
+    actor: event.actor,
+    action: event.action,
+    object: event.object,
+    source: event.source,
+    outcome: event.outcome,
+    detail: JSON.stringify(event.detail ?? {}),
+  };
+  const prevHash = head?.hash ?? GENESIS_HASH;
+  const hash = recordHash(prevHash, row);
+  await tx.insertInto('audit_log').values({ ...row, prev_hash: prevHash, hash }).execute();
+  await tx
+    .insertInto('counter')
+    .values({ name: HEAD_COUNTER, value: row.id })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ value: row.id }))
+    .execute();
+  return { ...row, detail: event.detail ?? {}, prevHash, hash };
+}
+
+/** Appends a record in a transaction of its own: for refusals and failures, where nothing else is written. */
+export function recordAudit(database: Database, event: AuditEvent): Promise<AuditRecord> {
+  return database.write((tx) => appendAudit(tx, event));
+}
+
+export interface ChainBreak {
+  /** The first record that does not check out (or the id where one is missing). */
+  id: number;
+  reason: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  records: number;
+  headId: number;
+  firstBreak?: ChainBreak;
+}
+
+export async function verifyAuditLog(database: Database, onProgress?: (checked: number) => void): Promise<VerifyResult> {
+  const pageSize = 10_000;
+  let expectedId = 1;
+  let prevHash = GENESIS_HASH;
+  let records = 0;
+  const fail = (id: number, reason: string): VerifyResult => ({ ok: false, records, headId: expectedId - 1, firstBreak: { id, reason } });
+  for (;;) {
+    const rows = await database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('id', '>=', expectedId)
+      .orderBy('id')
+      .limit(pageSize)
+      .execute();
+    for (const row of rows) {
+      if (row.id !== expectedId) return fail(expectedId, `record ${expectedId} is missing (next present is ${row.id})`);
+      if (row.prev_hash !== prevHash) return fail(row.id, `record ${row.id} does not point at the hash of record ${row.id - 1}`);
+      if (recordHash(prevHash, row) !== row.hash) return fail(row.id, `record ${row.id} was changed after it was written (hash mismatch)`);
+      prevHash = row.hash;
+      expectedId++;
+      records++;
+    }
+    onProgress?.(records);
+    if (rows.length < pageSize) break;
+  }
+  const head = await database.db.selectFrom('counter').select('value').where('name', '=', HEAD_COUNTER).executeTakeFirst();
+  const headId = Number(head?.value ?? 0);
+  if (headId > records) return fail(records + 1, `records ${records + 1}..${headId} were removed from the end of the log`);
+  if (headId < records) {
+    return fail(headId + 1, `the recorded head is record ${headId} but the log holds ${records} records (the head counter was changed or records were added outside the log)`);
+  }
+  return { ok: true, records, headId };
+}
+
+export interface AuditQuery {
+  action?: string;
+  actor?: string;
+  since?: string;
+  limit?: number;
+}
+
+export async function listAudit(database: Database, query: AuditQuery = {}): Promise<AuditRecord[]> {
+  let q = database.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(Math.min(query.limit ?? 100, 10_000));
+  if (query.action) q = q.where('action', '=', query.action);
+  if (query.actor) q = q.where('actor', '=', query.actor);
+  if (query.since) q = q.where('at', '>=', query.since);
+  const rows = await q.execute();
+  return rows.map((row) => ({
+    id: row.id,
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    object: row.object,
+    source: row.source,
+    outcome: row.outcome,
+    detail: JSON.parse(row.detail) as Record<string, unknown>,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  }));
+}
+
+export function assertChainIntact(result: VerifyResult): void {
+  if (!result.ok) throw new EgovError('chain-broken', `audit log chain is broken: ${result.firstBreak!.reason}`, { ...result.firstBreak });
+}

@@ -1,0 +1,203 @@
+// Configuration: defaults < file (YAML or JSON) < environment < flags.
+// Validated once at start; an error names the key and what was expected.
+
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
+import YAML from 'yaml';
+import { EgovError } from './errors.js';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+
+export const ConfigSchema = Type.Object(
+  {
+    dataDir: Type.String({ minLength: 1 }),
+    database: Type.Object(
+      {
+        /** postgres://user@host:port/db selects PostgreSQL; absent means SQLite in dataDir. */
+        url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+      },
+      { additionalProperties: false },
+    ),
+    server: Type.Object(
+      {
+        host: Type.String({ minLength: 1 }),
+        port: Port,
+        /** Base URL written into certificates (CRL distribution point, AIA). */
+        publicUrl: Type.String({ pattern: '^https?://[^/]+' }),
+      },
+      { additionalProperties: false },
+    ),
+    ca: Type.Object(
+      {
+        /** Full CRL rebuilt at least this often. */
+        crlIntervalSeconds: Type.Integer({ minimum: 10, maximum: 7 * 86400 }),
+        /** A revoke triggers a delta CRL this soon after (debounced). */
+        crlAfterRevokeSeconds: Type.Number({ minimum: 0, maximum: 3600 }),
+        /** nextUpdate = thisUpdate + this. */
+        crlValidityHours: Type.Integer({ minimum: 1, maximum: 24 * 31 }),
+        /** OCSP nextUpdate window, and how long a cached answer may be served. */
+        ocspValiditySeconds: Type.Integer({ minimum: 60, maximum: 7 * 86400 }),
+      },
+      { additionalProperties: false },
+    ),
+    log: Type.Object(
+      { level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))) },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+export function defaultConfig(dataDir = './data'): Config {
+  return {
+    dataDir,
+    database: {},
+    server: { host: '127.0.0.1', port: 8080, publicUrl: 'http://127.0.0.1:8080' },
+    ca: { crlIntervalSeconds: 3600, crlAfterRevokeSeconds: 2, crlValidityHours: 24, ocspValiditySeconds: 3600 },
+    log: { level: 'info' },
+  };
+}
+
+type Plain = Record<string, unknown>;
+const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function merge(base: Plain, over: Plain): Plain {
+  const out: Plain = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    out[key] = isPlain(value) && isPlain(out[key]) ? merge(out[key] as Plain, value) : value;
+  }
+  return out;
+}
+
+export function parseConfigFile(file: string): Plain {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new EgovError('bad-config', `config file ${file} cannot be read: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (error) {
+    throw new EgovError('bad-config', `config file ${file} does not parse: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (!isPlain(parsed)) throw new EgovError('bad-config', `config file ${file}: expected a mapping at the top level`);
+  return parsed;
+}
+
+/** The environment variables that configure the suite, and where each lands. */
+export function configFromEnvironment(env: NodeJS.ProcessEnv): Plain {
+  const fromEnv: Plain = {};
+  if (env.EGOV_OPS_DATA_DIR) fromEnv.dataDir = env.EGOV_OPS_DATA_DIR;
+  if (env.EGOV_OPS_DATABASE_URL) fromEnv.database = { url: env.EGOV_OPS_DATABASE_URL };
+  const server: Plain = {};
+  // Only a plain decimal becomes a number; anything else stays text, so the
+  // error shows what was given ("abc"), not NaN (which JSON prints as null).
+  if (env.EGOV_OPS_PORT) server.port = /^\s*\d+\s*$/.test(env.EGOV_OPS_PORT) ? Number(env.EGOV_OPS_PORT) : env.EGOV_OPS_PORT;
+  if (env.EGOV_OPS_PUBLIC_URL) server.publicUrl = env.EGOV_OPS_PUBLIC_URL;
+  if (Object.keys(server).length) fromEnv.server = server;
+  if (env.EGOV_OPS_LOG_LEVEL) fromEnv.log = { level: env.EGOV_OPS_LOG_LEVEL };
+  return fromEnv;
+}
+
+export interface ConfigSources {
+  /** --config FILE, else EGOV_OPS_CONFIG, else DATA_DIR/config.yaml when present. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values from command-line flags, highest precedence. */
+  flags?: Plain;
+}
+
+function describeExpected(schema: { type?: unknown; pattern?: string; minimum?: number; maximum?: number; anyOf?: unknown[] }): string {
+  if (schema.anyOf) return 'one of ' + schema.anyOf.map((s) => JSON.stringify((s as { const: unknown }).const)).join(', ');
+  const parts = [String(schema.type ?? 'a value')];
+  if (schema.pattern) parts.push(`matching ${schema.pattern}`);
+  if (schema.minimum !== undefined) parts.push(`>= ${schema.minimum}`);
+  if (schema.maximum !== undefined) parts.push(`<= ${schema.maximum}`);
+  return parts.join(' ');
+}
+
+/** JSON pointer (`/server/port`) to a dotted key (`server.port`). */
+function dottedKey(pointer: string): string {
+  return (
+    pointer
+      .split('/')
+      .slice(1)
+      .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+      .join('.') || '(top level)'
+  );
+}
+
+/**
+ * Validates a merged configuration. `origin` says where the values came
+ * from; given as a function it is asked about the offending key, so the
+ * message can name the one source (file, variable, flag) that set it.
+ */
+export function validateConfig(candidate: Plain, origin: string | ((key: string) => string)): Config {
+  const first = Value.Errors(ConfigSchema, candidate).First();
+  if (!first) return candidate as Config;
+  const key = dottedKey(first.path);
+  const where = typeof origin === 'function' ? origin(key) : origin;
+  let message: string;
+  if (first.type === ValueErrorType.ObjectAdditionalProperties) {
+    const known = Object.keys((first.schema as { properties?: Record<string, unknown> }).properties ?? {});
+    message = `config key "${key}" (${where}) is not a known setting; expected one of ${known.join(', ')}`;
+  } else if (first.type === ValueErrorType.ObjectRequiredProperty) {
+    message = `config key "${key}" (${where}) is required: expected ${describeExpected(first.schema as never)}`;
+  } else {
+    message = `config key "${key}" (${where}): expected ${describeExpected(first.schema as never)}, got ${describeValue(first.value)}`;
+  }
+  throw new EgovError('bad-config', message, { key });
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** The value at a dotted key in a plain object, or undefined. */
+function lookup(values: Plain, key: string): unknown {
+  let at: unknown = values;
+  for (const part of key.split('.')) {
+    if (!isPlain(at)) return undefined;
+    at = at[part];
+  }
+  return at;
+}
+
+const environmentNames: Record<string, string> = {
+  dataDir: 'EGOV_OPS_DATA_DIR',
+  database: 'EGOV_OPS_DATABASE_URL',
+  'database.url': 'EGOV_OPS_DATABASE_URL',
+  'server.port': 'EGOV_OPS_PORT',
+  'server.publicUrl': 'EGOV_OPS_PUBLIC_URL',
+  log: 'EGOV_OPS_LOG_LEVEL',
+  'log.level': 'EGOV_OPS_LOG_LEVEL',
+};
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const flags = sources.flags ?? {};
+  const envValues = configFromEnvironment(env);
+  const dataDir = String(flags.dataDir ?? envValues.dataDir ?? './data');
+  const file = sources.file ?? env.EGOV_OPS_CONFIG ?? (existsSync(path.join(dataDir, 'config.yaml')) ? path.join(dataDir, 'config.yaml') : undefined);
+  const fromFile = file ? parseConfigFile(file) : {};
+  const merged = merge(merge(merge(defaultConfig(dataDir) as unknown as Plain, fromFile), envValues), flags);
+  // Name the source that set the offending key: the highest-precedence one that has it.
+  const origin = (key: string): string => {
+    if (lookup(flags, key) !== undefined) return 'from flags';
+    if (lookup(envValues, key) !== undefined) return `from environment ${environmentNames[key] ?? ''}`.trimEnd();
+    if (file && lookup(fromFile, key) !== undefined) return `from ${file}`;
+    return file ? `from ${file}, environment or flags` : 'from environment or flags';
+  };
+  const config = validateConfig(merged, origin);
+  return { ...config, dataDir: path.resolve(config.dataDir) };
+}

@@ -1,0 +1,21 @@
+// core: configuration, storage, the audit log, errors and logging.
+export { EgovError, asEgovError, errorCodes, exitCodes, type ErrorCode } from './errors.js';
+export { loadConfig, defaultConfig, validateConfig, parseConfigFile, ConfigSchema, type Config, type ConfigSources } from './config.js';
+export { openDatabase, type Database, type Db, type WriteTx, type Dialect, type OpenOptions } from './storage/database.js';
+export { migrations, migrateToLatest } from './storage/migrations.js';
+export type * from './storage/schema.js';
+export {
+  appendAudit,
+  recordAudit,
+  verifyAuditLog,
+  listAudit,
+  assertChainIntact,
+  GENESIS_HASH,
+  type AuditEvent,
+  type AuditRecord,
+  type AuditOutcome,
+  type VerifyResult,
+  type ChainBreak,
+} from './audit-log.js';
+export { createLogger, type Logger } from './logging.js';
+export { createServer, ROLES, type Role, type RouteRoles, type ServerOptions } from './http.js';

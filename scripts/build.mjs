@@ -1,0 +1,3 @@
+import { build, ensureDependencies } from './lib.mjs';
+ensureDependencies();
+build();

@@ -1,0 +1,69 @@
+// Shared set-up steps for `npm start`, `npm test` and `npm run bench`:
+// each command does its own set-up on a fresh machine.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const run = (command, args, options = {}) => {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.status !== 0) {
+    process.stderr.write(`set-up step failed: ${command} ${args.join(' ')}\n`);
+    process.exit(result.status ?? 1);
+  }
+};
+
+const mtime = (file) => (existsSync(file) ? statSync(file).mtimeMs : 0);
+
+/** npm ci when node_modules is missing or older than the lock file. */
+export function ensureDependencies() {
+  const marker = path.join(root, 'node_modules', '.package-lock.json');
+  if (mtime(marker) >= mtime(path.join(root, 'package-lock.json'))) return;
+  process.stderr.write('installing npm dependencies (npm ci)...\n');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+/** Compiles TypeScript to dist/ and builds the SM2 addon when missing. */
+export function build() {
+  if (!existsSync(path.join(root, 'ca/sm2/native/build/Release/sm2.node'))) {
+    process.stderr.write('building the SM2 signing addon (node-gyp)...\n');
+    run('npm', ['run', '--silent', 'build:sm2']);
+  }
+  run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', '.']);
+}
+
+const have = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+
+/** The Debian packages the tests use as real peers. */
+export const TEST_PACKAGES = { openssl: 'openssl', initdb: 'postgresql' };
+
+function postgresPresent() {
+  return have('initdb') || spawnSync('sh', ['-c', 'ls /usr/lib/postgresql/*/bin/initdb'], { stdio: 'ignore' }).status === 0;
+}
+
+export function ensureSystemPackages() {
+  const missing = [];
+  if (!have('openssl')) missing.push('openssl');
+  if (!postgresPresent()) missing.push('postgresql');
+  if (missing.length === 0) return;
+  if (process.getuid?.() === 0 && have('apt-get')) {
+    process.stderr.write(`installing Debian packages: ${missing.join(' ')}\n`);
+    run('apt-get', ['update', '-q']);
+    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    return;
+  }
+  process.stderr.write(`the tests need these Debian packages: ${missing.join(' ')}\n  sudo apt-get install -y ${missing.join(' ')}\n`);
+  process.exit(1);
+}
+
+export function nodeVersionOk() {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 20) {
+    process.stderr.write(`egov-ops needs Node 20 or newer (this is ${process.versions.node})\n`);
+    process.exit(1);
+  }
+}
+
+export { execFileSync };

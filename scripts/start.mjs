@@ -1,0 +1,11 @@
+// `npm start`: install, build, and run the suite on its embedded defaults
+// (SQLite, demo hierarchies). Extra arguments go to `egov-ops serve`.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { build, ensureDependencies, nodeVersionOk, root } from './lib.mjs';
+nodeVersionOk();
+ensureDependencies();
+build();
+const child = spawn(process.execPath, [path.join(root, 'dist/cli/main.js'), 'serve', '--demo', ...process.argv.slice(2)], { stdio: 'inherit' });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code) => process.exit(code ?? 0));

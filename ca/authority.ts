@@ -539,6 +539,39 @@ export class Authority {
   statusSequence(): Promise<number> {
     return currentStatusSeq(this.database);
   }
+
+  /**
+   * Notices status changes made by other processes (a CLI revoke while the
+   * server runs) and emits 'status' for each CA touched, so OCSP caches drop
+   * and a delta CRL follows.
+   */
+  watchStatusChanges(intervalMs = 1000): () => void {
+    let seen = -1;
+    let running = false;
+    const check = async () => {
+      if (running) return;
+      running = true;
+      try {
+        const seq = await currentStatusSeq(this.database);
+        if (seen !== -1 && seq > seen) {
+          const changed = await this.database.db
+            .selectFrom('certificate')
+            .select(['ca_name', 'serial', 'status'])
+            .where('status_changed_seq', '>', seen)
+            .limit(1000)
+            .execute();
+          for (const row of changed) this.events.emit('status', { ca: row.ca_name, serial: row.serial as Serial, status: row.status } satisfies StatusChange);
+        }
+        seen = seq;
+      } finally {
+        running = false;
+      }
+    };
+    void check().catch(() => undefined);
+    const timer = setInterval(() => void check().catch(() => undefined), intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
 }
 
 /** "City Root CA" -> "City Issuing CA"; any other CN gets " Issuing CA" after it. */

@@ -9,7 +9,7 @@ import * as der from './asn1/der.js';
 import type { Authority, SigningContext } from './authority.js';
 import { OID } from './oids.js';
 import { serialFromBytes } from './serial.js';
-import { currentStatusSeq, findCertificate } from './store.js';
+import { findCertificate } from './store.js';
 
 export const OcspStatus = { successful: 0, malformedRequest: 1, internalError: 2, tryLater: 3, sigRequired: 5, unauthorized: 6 } as const;
 
@@ -97,8 +97,6 @@ export class OcspResponder {
   private readonly hashes = new Map<string, IssuerHashes>();
   private readonly database: Database;
   private readonly now: () => Date;
-  private seenSeq = -1;
-  private poll?: NodeJS.Timeout;
 
   constructor(
     private readonly authority: Authority,
@@ -107,22 +105,6 @@ export class OcspResponder {
     this.database = authority.database;
     this.now = options.now ?? (() => new Date());
     authority.events.on('status', (change: { ca: string }) => this.cache.delete(change.ca));
-  }
-
-  /** Watches for status changes made by other processes (a CLI revoke) and drops the cache when one happens. */
-  watch(intervalMs = 1000): void {
-    const check = async () => {
-      const seq = await currentStatusSeq(this.database);
-      if (this.seenSeq !== -1 && seq !== this.seenSeq) this.cache.clear();
-      this.seenSeq = seq;
-    };
-    void check().catch(() => undefined);
-    this.poll = setInterval(() => void check().catch(() => undefined), intervalMs);
-    this.poll.unref();
-  }
-
-  stop(): void {
-    if (this.poll) clearInterval(this.poll);
   }
 
   /** Answers one DER OCSP request for CA `ca`; always returns a DER OCSPResponse. */

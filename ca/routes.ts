@@ -28,7 +28,7 @@ export async function caRoutes(app: FastifyInstance, options: CaRoutesOptions): 
 
   // ---- public distribution points
   app.get<{ Params: { file: string } }>('/ca/:file', { config: PUBLIC }, async (request, reply) => {
-    const m = /^([a-z0-9][a-z0-9-]{0,62})(?:\.(crt|der|pem)|-chain\.pem)$/.exec(request.params.file);
+    const m = /^([a-z0-9][a-z0-9-]{0,62}?)(?:\.(crt|der|pem)|-chain\.pem)$/.exec(request.params.file);
     if (!m) throw new EgovError('not-found', `no CA file "${request.params.file}"; try NAME.crt (DER), NAME.pem or NAME-chain.pem`);
     const [issuing, root] = await authority.chain(m[1]!);
     if (request.params.file.endsWith('-chain.pem')) return reply.type('application/x-pem-file').send(toPem('CERTIFICATE', issuing!) + toPem('CERTIFICATE', root!));

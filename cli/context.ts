@@ -109,7 +109,6 @@ export async function openSuite(options: GlobalOptions, confirmPassphrase = fals
     ocsp,
     close: async () => {
       crls.stop();
-      ocsp.stop();
       await database.close();
     },
   };

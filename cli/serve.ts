@@ -27,7 +27,8 @@ export async function startServer(suite: Suite, options: { port?: number; host?:
   const app = createServer({ logger, adminTokenSha256: adminTokenHash(suite.config.dataDir, options.announce) });
   await app.register(caRoutes, { authority: suite.authority, crls: suite.crls, ocsp: suite.ocsp });
   suite.crls.start();
-  suite.ocsp.watch();
+  const stopWatching = suite.authority.watchStatusChanges();
+  app.addHook('onClose', async () => stopWatching());
   const address = await app.listen({ port: options.port ?? suite.config.server.port, host: options.host ?? suite.config.server.host });
   return { app, address };
 }

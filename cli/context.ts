@@ -94,7 +94,7 @@ export interface Suite {
 export async function openSuite(options: GlobalOptions, confirmPassphrase = false, flags: Record<string, unknown> = {}): Promise<Suite> {
   const config = resolveConfig(options, flags);
   const database = await openDatabase({ dataDir: config.dataDir, url: config.database.url });
-  const authority = new Authority({ database, publicUrl: config.server.publicUrl, passphrase: passphraseSource(options, confirmPassphrase) });
+  const authority = new Authority({ database, publicUrl: config.server.publicUrl, passphrase: passphraseSource(options, confirmPassphrase), ocspSigner: config.ca.ocspSigner });
   const crls = new CrlService(authority, {
     validityHours: config.ca.crlValidityHours,
     intervalSeconds: config.ca.crlIntervalSeconds,

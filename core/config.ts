@@ -39,6 +39,8 @@ export const ConfigSchema = Type.Object(
         crlValidityHours: Type.Integer({ minimum: 1, maximum: 24 * 31 }),
         /** OCSP nextUpdate window, and how long a cached answer may be served. */
         ocspValiditySeconds: Type.Integer({ minimum: 60, maximum: 7 * 86400 }),
+        /** Who signs OCSP answers: the delegated responder certificate, or the issuing CA key itself. */
+        ocspSigner: Type.Union([Type.Literal('delegated'), Type.Literal('issuer')]),
       },
       { additionalProperties: false },
     ),
@@ -57,7 +59,7 @@ export function defaultConfig(dataDir = './data'): Config {
     dataDir,
     database: {},
     server: { host: '127.0.0.1', port: 8080, publicUrl: 'http://127.0.0.1:8080' },
-    ca: { crlIntervalSeconds: 3600, crlAfterRevokeSeconds: 2, crlValidityHours: 24, ocspValiditySeconds: 3600 },
+    ca: { crlIntervalSeconds: 3600, crlAfterRevokeSeconds: 2, crlValidityHours: 24, ocspValiditySeconds: 3600, ocspSigner: 'delegated' },
     log: { level: 'info' },
   };
 }

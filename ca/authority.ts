@@ -149,35 +149,26 @@ export class Authority {
       const issuingKeys = await generateKeyPairFor(algorithm);
       const rootSpki = spkiOf(rootKeys.publicKey);
       const rootSigner = signerFor(rootKeys.privateKey);
-      const rootDer = await signCertificate(
-        {
-          serial: newSerial(),
-          issuerName: encodeName(rootName),
-          subjectName: encodeName(rootName),
-          spki: rootSpki,
-          notBefore,
-          notAfter: new Date(notBefore.getTime() + rootYears * YEAR_MS),
-          ca: {},
-          keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
-          authorityKeyId: keyIdentifier(rootSpki),
-        },
-        rootSigner,
-      );
+      const rootKeyId = keyIdentifier(rootSpki);
+      // Both CA certificates are signed by the root key; only the issuing CA is limited to pathLen 0.
+      const caCertificate = (subject: DistinguishedName, spki: Buffer, years: number, ca: { pathLength?: number }) =>
+        signCertificate(
+          {
+            serial: newSerial(),
+            issuerName: encodeName(rootName),
+            subjectName: encodeName(subject),
+            spki,
+            notBefore,
+            notAfter: new Date(notBefore.getTime() + years * YEAR_MS),
+            ca,
+            keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
+            authorityKeyId: rootKeyId,
+          },
+          rootSigner,
+        );
+      const rootDer = await caCertificate(rootName, rootSpki, rootYears, {});
       const issuingSpki = spkiOf(issuingKeys.publicKey);
-      const issuingDer = await signCertificate(
-        {
-          serial: newSerial(),
-          issuerName: encodeName(rootName),
-          subjectName: encodeName(issuingName),
-          spki: issuingSpki,
-          notBefore,
-          notAfter: new Date(notBefore.getTime() + issuingYears * YEAR_MS),
-          ca: { pathLength: 0 },
-          keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
-          authorityKeyId: keyIdentifier(rootSpki),
-        },
-        rootSigner,
-      );
+      const issuingDer = await caCertificate(issuingName, issuingSpki, issuingYears, { pathLength: 0 });
       const ocsp = await this.makeOcspResponder(algorithm, issuingName, issuingSpki, issuingKeys.privateKey, readCertificate(issuingDer).notAfter);
       await this.database.write(async (tx) => {
         await tx

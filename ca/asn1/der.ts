@@ -152,30 +152,19 @@ export function oid(dotted: string): Buffer {
 
 const pad2 = (n: number) => (n < 10 ? '0' + n : String(n));
 
+/** MMDDhhmmssZ, the part UTCTime and GeneralizedTime share. */
+const monthToSecond = (date: Date) =>
+  pad2(date.getUTCMonth() + 1) + pad2(date.getUTCDate()) + pad2(date.getUTCHours()) + pad2(date.getUTCMinutes()) + pad2(date.getUTCSeconds()) + 'Z';
+
 /** RFC 5280 Time: UTCTime through 2049, GeneralizedTime after. Seconds precision, Zulu. */
 export function time(date: Date): Buffer {
   const year = date.getUTCFullYear();
-  const rest =
-    pad2(date.getUTCMonth() + 1) +
-    pad2(date.getUTCDate()) +
-    pad2(date.getUTCHours()) +
-    pad2(date.getUTCMinutes()) +
-    pad2(date.getUTCSeconds()) +
-    'Z';
-  if (year >= 1950 && year < 2050) return tlv(Tag.UTC_TIME, Buffer.from(pad2(year % 100) + rest, 'latin1'));
+  if (year >= 1950 && year < 2050) return tlv(Tag.UTC_TIME, Buffer.from(pad2(year % 100) + monthToSecond(date), 'latin1'));
   return generalizedTime(date);
 }
 
 export function generalizedTime(date: Date): Buffer {
-  const text =
-    String(date.getUTCFullYear()).padStart(4, '0') +
-    pad2(date.getUTCMonth() + 1) +
-    pad2(date.getUTCDate()) +
-    pad2(date.getUTCHours()) +
-    pad2(date.getUTCMinutes()) +
-    pad2(date.getUTCSeconds()) +
-    'Z';
-  return tlv(Tag.GENERALIZED_TIME, Buffer.from(text, 'latin1'));
+  return tlv(Tag.GENERALIZED_TIME, Buffer.from(String(date.getUTCFullYear()).padStart(4, '0') + monthToSecond(date), 'latin1'));
 }
 
 // ---------------------------------------------------------------- reading

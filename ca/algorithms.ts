@@ -5,9 +5,10 @@
 import { createPublicKey, generateKeyPair, sign, verify, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { EgovError } from '../core/index.js';
+import * as der from './asn1/der.js';
 import { NULL, oid, sequence } from './asn1/der.js';
 import { OID } from './oids.js';
-import { isSm2Key, sm2SignAsync, sm2Verify, sm2VerifyAsync } from './sm2/index.js';
+import { isSm2Key, sm2SignAsync, sm2Verify, verifyWithSpkiAsync } from './sm2/index.js';
 
 export const KEY_ALGORITHMS = ['rsa-2048', 'rsa-3072', 'rsa-4096', 'ecdsa-p256', 'ecdsa-p384', 'sm2', 'ed25519'] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
@@ -101,46 +102,72 @@ export function signerFor(privateKey: KeyObject): Signer {
   return { algorithmIdentifier: sequence(oid(OID.ecdsaWithSHA256)), description: 'ecdsa-with-SHA256', sign: (d) => nodeSign('sha256', d, privateKey) };
 }
 
-/** The hash node needs to verify a signature of the given algorithm OID; SM2 and Ed25519 are special. */
-const verifyHashByOid: Record<string, string | null> = {
-  [OID.sha256WithRSA]: 'sha256',
-  [OID.sha384WithRSA]: 'sha384',
-  [OID.sha512WithRSA]: 'sha512',
-  [OID.ecdsaWithSHA256]: 'sha256',
-  [OID.ecdsaWithSHA384]: 'sha384',
-  [OID.ecdsaWithSHA512]: 'sha512',
-  [OID.ed25519]: null,
+/** The OpenSSL digest for each signature algorithm we accept ("" = none, Ed25519), and the key family it needs. */
+const VERIFY_BY_OID: Record<string, { digest: string; family: 'rsa' | 'ecdsa' | 'ed25519' | 'sm2' }> = {
+  [OID.sha256WithRSA]: { digest: 'SHA256', family: 'rsa' },
+  [OID.sha384WithRSA]: { digest: 'SHA384', family: 'rsa' },
+  [OID.sha512WithRSA]: { digest: 'SHA512', family: 'rsa' },
+  [OID.ecdsaWithSHA256]: { digest: 'SHA256', family: 'ecdsa' },
+  [OID.ecdsaWithSHA384]: { digest: 'SHA384', family: 'ecdsa' },
+  [OID.ecdsaWithSHA512]: { digest: 'SHA512', family: 'ecdsa' },
+  [OID.ed25519]: { digest: '', family: 'ed25519' },
+  [OID.sm3WithSM2]: { digest: 'SM3', family: 'sm2' },
 };
 
 export function isSupportedSignatureAlgorithm(algorithmOid: string): boolean {
-  return algorithmOid in verifyHashByOid || algorithmOid === OID.sm3WithSM2;
+  return algorithmOid in VERIFY_BY_OID;
 }
 
-/** Verifies a signature made with the algorithm `algorithmOid`; false when it does not verify. */
-export async function verifySignature(algorithmOid: string, publicKey: KeyObject, data: Buffer, signature: Buffer): Promise<boolean> {
-  if (algorithmOid === OID.sm3WithSM2) {
-    if (!isSm2Key(publicKey)) return false;
-    return sm2VerifyAsync(publicKey, data, signature).catch(() => false);
-  }
-  if (!(algorithmOid in verifyHashByOid)) {
+function familyOf(key: KeyDescription): 'rsa' | 'ecdsa' | 'ed25519' | 'sm2' {
+  if (key.type === 'ec') return key.curve === 'SM2' ? 'sm2' : 'ecdsa';
+  return key.type;
+}
+
+/**
+ * Verifies a signature by the key in `spki` (DER) made with algorithm
+ * `algorithmOid`: false when it does not verify or the key does not fit the
+ * algorithm. Runs on the thread pool, key parsing included.
+ */
+export async function verifyWithSpki(algorithmOid: string, spki: Buffer, data: Buffer, signature: Buffer): Promise<boolean> {
+  const method = VERIFY_BY_OID[algorithmOid];
+  if (!method) {
     throw new EgovError('bad-request', `signature algorithm ${algorithmOid} is not supported (use SHA-256 or stronger with RSA or ECDSA, Ed25519, or SM3withSM2)`);
   }
-  const hash = verifyHashByOid[algorithmOid]!;
-  return new Promise<boolean>((resolve) => {
-    try {
-      verify(hash, data, publicKey, signature, (error, ok) => resolve(!error && ok));
-    } catch {
-      resolve(false);
-    }
-  });
+  if (familyOf(describeSpki(spki)) !== method.family) return false;
+  return verifyWithSpkiAsync(spki, method.digest, data, signature).catch(() => false);
 }
 
+const CURVE_NAMES: Record<string, string> = { [OID.prime256v1]: 'P-256', [OID.secp384r1]: 'P-384', '1.3.132.0.35': 'P-521', [OID.sm2Curve]: 'SM2' };
+
+/** What a SubjectPublicKeyInfo holds, read from its DER without OpenSSL (fast, and safe on hostile input). */
+export function describeSpki(spki: Buffer): KeyDescription {
+  const what = 'public key';
+  const [algorithm, bits] = der.children(der.expectTag(der.readWhole(spki, what), der.Tag.SEQUENCE, what), what);
+  const [algorithmOid, parameters] = der.children(der.expectTag(algorithm, der.Tag.SEQUENCE, what), what);
+  const keyOid = der.readOid(der.expectTag(algorithmOid, der.Tag.OID, what));
+  const keyBits = der.content(der.expectTag(bits, der.Tag.BIT_STRING, what)).subarray(1);
+  if (keyOid === OID.rsaEncryption) {
+    const [modulus] = der.children(der.readWhole(keyBits, 'RSA public key'), 'RSA public key');
+    const magnitude = der.readUnsignedInteger(der.expectTag(modulus, der.Tag.INTEGER, 'RSA modulus'));
+    const leading = magnitude[0] ?? 0;
+    return { type: 'rsa', bits: magnitude.length * 8 - (leading === 0 ? 8 : Math.clz32(leading) - 24) };
+  }
+  if (keyOid === OID.ed25519) return { type: 'ed25519' };
+  if (keyOid === OID.sm2Curve) return { type: 'ec', curve: 'SM2' };
+  if (keyOid === OID.ecPublicKey) {
+    const curveOid = parameters?.tag === der.Tag.OID ? der.readOid(parameters) : 'explicit parameters';
+    return { type: 'ec', curve: CURVE_NAMES[curveOid] ?? curveOid };
+  }
+  throw new EgovError('policy-violation', `public key algorithm ${keyOid} is not supported (RSA, ECDSA, SM2 or Ed25519)`);
+}
+
+/** Verifies with a KeyObject on this thread (CA certificates at import: rare, so simple). */
 export function verifySignatureSync(algorithmOid: string, publicKey: KeyObject, data: Buffer, signature: Buffer): boolean {
-  if (algorithmOid === OID.sm3WithSM2) return isSm2Key(publicKey) && sm2Verify(publicKey, data, signature);
-  const hash = verifyHashByOid[algorithmOid];
-  if (hash === undefined) return false;
+  const method = VERIFY_BY_OID[algorithmOid];
+  if (!method) return false;
+  if (method.family === 'sm2') return isSm2Key(publicKey) && sm2Verify(publicKey, data, signature);
   try {
-    return verify(hash, data, publicKey, signature);
+    return verify(method.digest ? method.digest.toLowerCase() : null, data, publicKey, signature);
   } catch {
     return false;
   }

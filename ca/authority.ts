@@ -3,9 +3,9 @@
 // certificate row and its audit record are written in one transaction.
 
 import { EventEmitter } from 'node:events';
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { appendAudit, EgovError, recordAudit, type AuditEvent, type CaAuthorityTable, type Database } from '../core/index.js';
-import { algorithmOfKey, describeKey, generateKeyPairFor, keyLabel, parseKeyAlgorithm, signerFor, verifySignatureSync, type KeyAlgorithm, type Signer } from './algorithms.js';
+import { algorithmOfKey, describeKey, generateKeyPairFor, keyLabel, parseKeyAlgorithm, signerFor, verifySignatureSync, type KeyAlgorithm, type KeyDescription, type Signer } from './algorithms.js';
 import { certificatePem, keyIdentifier, readCertificate, signCertificate, spkiOf, type CertificateInfo, type CertificateTemplate, type DistributionUrls } from './certificate.js';
 import { readCsr } from './csr.js';
 import { decryptPrivateKey, encryptPrivateKey, checkPassphraseStrength, readPrivateKey, type PassphraseSource } from './keys.js';
@@ -232,7 +232,8 @@ export class Authority {
       if (!verifySignatureSync(issuing.signatureAlgorithm, root.publicKey, issuing.tbs, issuing.signature)) {
         throw new EgovError('bad-signature', 'the issuing CA certificate signature does not verify with the root key');
       }
-      if (!spkiOf(key).equals(issuing.spki)) throw new EgovError('policy-violation', 'the key does not belong to the issuing CA certificate');
+      // The key read is the private key: compare its public half (export as spki needs a public KeyObject).
+      if (!spkiOf(createPublicKey(key)).equals(issuing.spki)) throw new EgovError('policy-violation', 'the key does not belong to the issuing CA certificate');
       const algorithm = algorithmOfKey(key);
       if (!algorithm) throw new EgovError('policy-violation', `key ${keyLabel(describeKey(key))} is not a supported CA key`);
       const passphrase = await this.options.passphrase();
@@ -336,8 +337,8 @@ export class Authority {
 
   // ------------------------------------------------------------ issuance
 
-  private checkFamily(context: SigningContext, key: KeyObject): void {
-    const isSm2 = describeKey(key).type === 'ec' && (describeKey(key) as { curve: string }).curve === 'SM2';
+  private checkFamily(context: SigningContext, key: KeyDescription): void {
+    const isSm2 = key.type === 'ec' && key.curve === 'SM2';
     if (context.algorithm === 'sm2' && !isSm2) throw new EgovError('policy-violation', `CA "${context.name}" is an SM2 hierarchy and issues only SM2 keys`);
     if (context.algorithm !== 'sm2' && isSm2) throw new EgovError('policy-violation', `CA "${context.name}" is not an SM2 hierarchy; SM2 keys go to an SM2 CA`);
   }
@@ -346,7 +347,7 @@ export class Authority {
     context: SigningContext,
     profile: Profile,
     subject: DistinguishedName,
-    publicKey: KeyObject,
+    keyDescription: KeyDescription,
     spki: Buffer,
     sans: SubjectAltName[],
     validityDays: number | undefined,
@@ -355,9 +356,8 @@ export class Authority {
   ): Promise<IssuedCertificate> {
     checkName(subject);
     checkSubject(profile, subject);
-    const keyDescription = describeKey(publicKey);
     checkKey(profile, keyDescription);
-    this.checkFamily(context, publicKey);
+    this.checkFamily(context, keyDescription);
     checkSans(profile, sans);
     const days = validityFor(profile, validityDays);
     const now = this.now();
@@ -423,7 +423,7 @@ export class Authority {
       const profile = getProfile(request.profile, this.profiles);
       const csr = await readCsr(request.csr);
       const sans = request.sans ? request.sans.map(parseSan) : csr.sans;
-      return this.issue(context, profile, csr.subject, csr.publicKey, csr.spki, sans, request.validityDays, by, { source: 'csr' });
+      return this.issue(context, profile, csr.subject, csr.key, csr.spki, sans, request.validityDays, by, { source: 'csr' });
     });
   }
 
@@ -436,7 +436,7 @@ export class Authority {
       const sans = (request.sans ?? []).map(parseSan);
       const algorithm = request.keyAlgorithm ? parseKeyAlgorithm(request.keyAlgorithm) : defaultSubjectKey(context.algorithm);
       const keys = await generateKeyPairFor(algorithm);
-      const certificate = await this.issue(context, profile, subject, keys.publicKey, spkiOf(keys.publicKey), sans, request.validityDays, by, { source: 'server-keygen' });
+      const certificate = await this.issue(context, profile, subject, describeKey(keys.publicKey), spkiOf(keys.publicKey), sans, request.validityDays, by, { source: 'server-keygen' });
       const pkcs12 = buildPkcs12({
         privateKey: keys.privateKey,
         certificates: [certificate.der, context.issuing.der, context.root.der],

@@ -1,9 +1,8 @@
 // PKCS#10 certification requests: read (PEM or DER), signature checked.
 
-import type { KeyObject } from 'node:crypto';
 import { EgovError } from '../core/index.js';
 import * as der from './asn1/der.js';
-import { isSupportedSignatureAlgorithm, publicKeyFromSpki, verifySignature } from './algorithms.js';
+import { describeSpki, isSupportedSignatureAlgorithm, verifyWithSpki, type KeyDescription } from './algorithms.js';
 import { decodeName, type DistinguishedName } from './names.js';
 import { OID } from './oids.js';
 import { decodeGeneralNames, type SubjectAltName } from './sans.js';
@@ -14,7 +13,7 @@ export interface CertificationRequest {
   subject: DistinguishedName;
   /** SubjectPublicKeyInfo DER, as the certificate will carry it. */
   spki: Buffer;
-  publicKey: KeyObject;
+  key: KeyDescription;
   /** SANs from the extensionRequest attribute, if any. */
   sans: SubjectAltName[];
   signatureAlgorithm: string;
@@ -72,8 +71,8 @@ export async function readCsr(input: Buffer | string): Promise<CertificationRequ
   }
   if (attributesNode && attributesNode.tag !== 0xa0) throw bad('attributes are not tagged [0]');
   const sans = readRequestedSans(attributesNode);
-  const publicKey = publicKeyFromSpki(spki);
-  const valid = await verifySignature(signatureAlgorithm, publicKey, der.raw(info!), signatureContent.subarray(1));
+  const key = describeSpki(spki);
+  const valid = await verifyWithSpki(signatureAlgorithm, spki, der.raw(info!), signatureContent.subarray(1));
   if (!valid) throw new EgovError('bad-signature', 'CSR signature does not verify: the request was altered or was not signed by the key it carries');
-  return { subject, spki, publicKey, sans, signatureAlgorithm };
+  return { subject, spki, key, sans, signatureAlgorithm };
 }

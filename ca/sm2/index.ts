@@ -50,6 +50,7 @@ interface Sm2Native {
     signature: Uint8Array,
     id: Uint8Array,
   ): Promise<boolean>;
+  verifySpkiAsync(spki: Uint8Array, digest: string, message: Uint8Array, signature: Uint8Array, id: Uint8Array): Promise<boolean>;
   readonly opensslVersion: string;
 }
 
@@ -117,7 +118,11 @@ export function isSm2Key(key: KeyObject): boolean {
   if (!(key instanceof KeyObject) || key.type === 'secret') return false;
   const type = key.asymmetricKeyType as string | undefined;
   if (type === 'sm2') return true;
-  if (type === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'SM2') return true;
+  if (type === 'ec') {
+    // Node names the curve of keys it generated; only keys it parsed on the SM2 curve come without one.
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (curve !== undefined) return curve === 'SM2';
+  }
   if (type !== undefined && type !== 'ec') return false;
   try {
     const pub = key.type === 'private' ? createPublicKey(key) : key;
@@ -253,4 +258,20 @@ export async function sm2VerifyAsync(
   checkBytes('sm2VerifyAsync', 'signature', signature);
   const theId = resolveId('sm2VerifyAsync', id);
   return addon().verifyAsync(verifyHandle('sm2VerifyAsync', publicKey), message, signature, theId);
+}
+
+/**
+ * Verifies a signature by any key OpenSSL knows, given as SubjectPublicKeyInfo
+ * DER, entirely on the libuv thread pool: parsing the key there too keeps
+ * OpenSSL 3's slow key decoder (~150 us) off the JavaScript thread, which is
+ * what bounds CSR issuance. `digest` is an OpenSSL digest name ("SHA256"),
+ * "" for Ed25519, or "SM3" for SM2 (then `id` is the distinguishing ID,
+ * default "1234567812345678"). Resolves false for a signature that does not
+ * verify; rejects for a key OpenSSL cannot read.
+ */
+export async function verifyWithSpkiAsync(spki: Buffer, digest: string, message: Buffer, signature: Buffer, id?: Buffer): Promise<boolean> {
+  checkBytes('verifyWithSpkiAsync', 'message', message);
+  checkBytes('verifyWithSpkiAsync', 'signature', signature);
+  const theId = digest === 'SM3' ? resolveId('verifyWithSpkiAsync', id) : Buffer.alloc(0);
+  return addon().verifySpkiAsync(spki, digest, message, signature, theId);
 }

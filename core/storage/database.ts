@@ -79,6 +79,34 @@ async function withFileLock<T>(file: string, work: () => Promise<T>): Promise<T>
   }
 }
 
+/**
+ * better-sqlite3 behind Kysely, with prepared statements kept: Kysely asks
+ * for a new statement per query, and preparing costs as much as running.
+ */
+function withStatementCache(handle: SqliteDatabase.Database) {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => handle.close(),
+    prepare(query: string) {
+      let statement = statements.get(query);
+      if (!statement) {
+        if (statements.size >= 1000) statements.clear();
+        statement = handle.prepare(query);
+        statements.set(query, statement);
+      }
+      return statement;
+    },
+  };
+}
+
+interface PendingWrite {
+  work: (tx: WriteTx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+const MAX_GROUP = 256;
+
 function openSqlite(dataDir: string): Database {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(realpathSync(dataDir), 'egov-ops.sqlite');
@@ -92,35 +120,71 @@ function openSqlite(dataDir: string): Database {
   } catch (error) {
     throw new EgovError('unavailable', `cannot open SQLite database ${file}: ${(error as Error).message}`);
   }
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: handle }) });
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(handle) as never }) });
+
+  // Group commit: writes that arrive while one transaction runs wait, then
+  // go together in the next one, each inside its own SAVEPOINT. Each write
+  // stays atomic on its own (a failing one is rolled back alone) and is
+  // committed before its promise resolves; the commit cost is shared.
+  const pending: PendingWrite[] = [];
+  let draining = false;
+
+  const runGroup = (group: PendingWrite[]) =>
+    withFileLock(file, () =>
+      db.connection().execute(async (connection) => {
+        // BEGIN IMMEDIATE: take the write lock before reading, so two processes
+        // appending to the audit chain cannot both read the same head.
+        handle.exec('BEGIN IMMEDIATE');
+        const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+        try {
+          for (const item of group) {
+            handle.exec('SAVEPOINT egov_write');
+            try {
+              const value = await item.work(connection);
+              handle.exec('RELEASE egov_write');
+              outcomes.push({ ok: true, value });
+            } catch (error) {
+              // SQLite may have rolled the whole transaction back by itself
+              // (SQLITE_FULL, IOERR): then every write of the group is lost.
+              if (!handle.inTransaction) throw error;
+              handle.exec('ROLLBACK TO egov_write; RELEASE egov_write');
+              outcomes.push({ ok: false, error });
+            }
+          }
+          handle.exec('COMMIT');
+        } catch (error) {
+          if (handle.inTransaction) {
+            try {
+              handle.exec('ROLLBACK');
+            } catch {
+              /* the original error is the one that matters */
+            }
+          }
+          for (const item of group) item.reject(error);
+          return;
+        }
+        outcomes.forEach((outcome, i) => (outcome.ok ? group[i]!.resolve(outcome.value) : group[i]!.reject(outcome.error)));
+      }),
+    );
+
+  const drain = async () => {
+    draining = true;
+    try {
+      while (pending.length) await runGroup(pending.splice(0, MAX_GROUP));
+    } finally {
+      draining = false;
+    }
+  };
+
   return {
     dialect: 'sqlite',
     db,
     location: file,
-    // BEGIN IMMEDIATE: take the write lock before reading, so two processes
-    // appending to the audit chain cannot both read the same head.
-    write: (work) =>
-      withFileLock(file, () =>
-        db.connection().execute(async (connection) => {
-          await sql`begin immediate`.execute(connection);
-          try {
-            const result = await work(connection);
-            await sql`commit`.execute(connection);
-            return result;
-          } catch (error) {
-            // SQLite may already have rolled back by itself (SQLITE_FULL, IOERR,
-            // a failed COMMIT): then ROLLBACK fails too, and must not hide `error`.
-            if (handle.inTransaction) {
-              try {
-                await sql`rollback`.execute(connection);
-              } catch {
-                /* the original error is the one that matters */
-              }
-            }
-            throw error;
-          }
-        }),
-      ),
+    write: <T>(work: (tx: WriteTx) => Promise<T>) =>
+      new Promise<T>((resolve, reject) => {
+        pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+        if (!draining) void drain();
+      }),
     close: () => db.destroy(),
   };
 }

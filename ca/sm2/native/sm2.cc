@@ -222,7 +222,8 @@ bool DoSign(EVP_PKEY* pkey, const uint8_t* msg, size_t msg_len, const uint8_t* i
 // Returns 1 valid, 0 invalid, -1 error (err set). A signature that merely
 // fails to verify (bad value, malformed DER) is 0, not an error.
 int DoVerify(EVP_PKEY* pkey, const uint8_t* msg, size_t msg_len, const uint8_t* sig,
-             size_t sig_len, const uint8_t* id, size_t id_len, std::string& err) {
+             size_t sig_len, const uint8_t* id, size_t id_len, std::string& err,
+             const char* digest = "SM3") {
   ERR_clear_error();
   if (sig_len == 0) return 0;
   int result = -1;
@@ -233,8 +234,8 @@ int DoVerify(EVP_PKEY* pkey, const uint8_t* msg, size_t msg_len, const uint8_t* 
     return -1;
   }
   do {
-    if (EVP_DigestVerifyInit_ex(mctx, &pctx, "SM3", nullptr, nullptr, pkey, nullptr) != 1) {
-      err = WithOpenSsl("SM2 verify: EVP_DigestVerifyInit(SM3) failed");
+    if (EVP_DigestVerifyInit_ex(mctx, &pctx, digest, nullptr, nullptr, pkey, nullptr) != 1) {
+      err = WithOpenSsl(std::string("verify: EVP_DigestVerifyInit(") + (digest ? digest : "none") + ") failed");
       break;
     }
     if (id_len > 0 && EVP_PKEY_CTX_set1_id(pctx, id, id_len) <= 0) {
@@ -503,6 +504,10 @@ struct Job {
   EVP_PKEY* pkey = nullptr;  // own reference
   std::vector<uint8_t> msg, sig, id;
   std::vector<uint8_t> out;  // signature result
+  // verifySpkiAsync: the key arrives as SPKI DER and is parsed on the pool
+  // thread (OpenSSL 3's decoder costs ~150 us, too much for the JS thread).
+  std::vector<uint8_t> spki;
+  std::string digest;
   int verify_result = -1;
   bool ok = false;
   std::string err;
@@ -516,6 +521,19 @@ void ExecuteJob(napi_env env, void* data) {
   if (job->is_sign) {
     job->ok = DoSign(job->pkey, job->msg.data(), job->msg.size(), job->id.data(), job->id.size(),
                      job->out, job->err);
+  } else if (!job->spki.empty()) {
+    const unsigned char* p = job->spki.data();
+    ERR_clear_error();
+    job->pkey = d2i_PUBKEY(nullptr, &p, static_cast<long>(job->spki.size()));
+    if (job->pkey == nullptr) {
+      job->err = WithOpenSsl("verify: cannot parse the public key (SPKI DER)");
+      job->ok = false;
+      return;
+    }
+    job->verify_result = DoVerify(job->pkey, job->msg.data(), job->msg.size(), job->sig.data(),
+                                  job->sig.size(), job->id.data(), job->id.size(), job->err,
+                                  job->digest.empty() ? nullptr : job->digest.c_str());
+    job->ok = job->verify_result >= 0;
   } else {
     job->verify_result = DoVerify(job->pkey, job->msg.data(), job->msg.size(), job->sig.data(),
                                   job->sig.size(), job->id.data(), job->id.size(), job->err);
@@ -627,6 +645,37 @@ napi_value VerifyAsync(napi_env env, napi_callback_info info) {
   return Queue(env, job, "sm2.verifyAsync");
 }
 
+// verifySpkiAsync(spkiDer, digestName, message, signature, id): any key type
+// OpenSSL knows; digestName "" for none (Ed25519), "SM3" with an ID for SM2.
+napi_value VerifySpkiAsync(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!GetArgs(env, info, 5, argv)) return nullptr;
+  const uint8_t *spki = nullptr, *msg = nullptr, *sig = nullptr, *id = nullptr;
+  size_t spki_len = 0, msg_len = 0, sig_len = 0, id_len = 0;
+  if (!GetBytes(env, argv[0], "public key DER", &spki, &spki_len)) return nullptr;
+  char digest[32] = {0};
+  size_t digest_len = 0;
+  if (napi_get_value_string_utf8(env, argv[1], digest, sizeof(digest), &digest_len) != napi_ok) {
+    ThrowType(env, "verify: digest must be a string");
+    return nullptr;
+  }
+  if (!GetBytes(env, argv[2], "message", &msg, &msg_len)) return nullptr;
+  if (!GetBytes(env, argv[3], "signature", &sig, &sig_len)) return nullptr;
+  if (!GetId(env, argv[4], &id, &id_len)) return nullptr;
+  if (spki_len == 0 || spki_len > 16384) {
+    Throw(env, "ERR_SM2_KEY", "verify: public key DER is empty or too large");
+    return nullptr;
+  }
+  Job* job = new Job();
+  job->is_sign = false;
+  job->spki.assign(spki, spki + spki_len);
+  job->digest.assign(digest, digest_len);
+  job->msg.assign(msg, msg + msg_len);
+  job->sig.assign(sig, sig + sig_len);
+  job->id.assign(id, id + id_len);
+  return Queue(env, job, "verifySpkiAsync");
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"loadPrivateKey", nullptr, LoadPrivateKey, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
@@ -636,6 +685,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"signAsync", nullptr, SignAsync, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"verify", nullptr, Verify, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"verifyAsync", nullptr, VerifyAsync, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"verifySpkiAsync", nullptr, VerifySpkiAsync, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   napi_value ver;

@@ -134,6 +134,12 @@ function statusOf(output: string, label: string): string {
   return body.join('\n');
 }
 
+/** A date as openssl prints it: "Nov  3 14:31:10 2026 GMT". */
+function opensslDate(date: Date): string {
+  const month = date.toUTCString().slice(8, 11);
+  return `${month} ${String(date.getUTCDate()).padStart(2, ' ')} ${date.toISOString().slice(11, 19)} ${date.getUTCFullYear()} GMT`;
+}
+
 const hexOf = (buffer: Buffer) => buffer.toString('hex').toUpperCase();
 
 /** The nonce openssl shows in -req_text / -resp_text output, as hex. */
@@ -204,7 +210,7 @@ describe('OCSP responder over HTTP, asked by openssl ocsp', () => {
     expect(revokedStatus).toContain('Reason: keyCompromise');
     const record = await delegated.getCertificate('ocsp-ec', revoked.serial);
     const when = new Date(record.revokedAt!);
-    expect(revokedStatus).toContain(`Revocation Time: ${when.toUTCString().slice(8, 11)} ${String(when.getUTCDate()).padStart(2, ' ')}`);
+    expect(revokedStatus).toContain(`Revocation Time: ${opensslDate(when)}`);
 
     const heldAnswer = await ask(server, ec, { cert: held.pem });
     expect(statusOf(heldAnswer.output, held.pem)).toMatch(/: revoked\n[\s\S]*Reason: certificateHold/);

@@ -128,30 +128,39 @@ function openSqlite(dataDir: string): Database {
   // committed before its promise resolves; the commit cost is shared.
   const pending: PendingWrite[] = [];
   let draining = false;
+  // Transaction control runs thousands of times a second: prepare it once.
+  const control = {
+    begin: handle.prepare('BEGIN IMMEDIATE'),
+    savepoint: handle.prepare('SAVEPOINT egov_write'),
+    release: handle.prepare('RELEASE egov_write'),
+    rollbackTo: handle.prepare('ROLLBACK TO egov_write'),
+    commit: handle.prepare('COMMIT'),
+  };
 
   const runGroup = (group: PendingWrite[]) =>
     withFileLock(file, () =>
       db.connection().execute(async (connection) => {
         // BEGIN IMMEDIATE: take the write lock before reading, so two processes
         // appending to the audit chain cannot both read the same head.
-        handle.exec('BEGIN IMMEDIATE');
+        control.begin.run();
         const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
         try {
           for (const item of group) {
-            handle.exec('SAVEPOINT egov_write');
+            control.savepoint.run();
             try {
               const value = await item.work(connection);
-              handle.exec('RELEASE egov_write');
+              control.release.run();
               outcomes.push({ ok: true, value });
             } catch (error) {
               // SQLite may have rolled the whole transaction back by itself
               // (SQLITE_FULL, IOERR): then every write of the group is lost.
               if (!handle.inTransaction) throw error;
-              handle.exec('ROLLBACK TO egov_write; RELEASE egov_write');
+              control.rollbackTo.run();
+              control.release.run();
               outcomes.push({ ok: false, error });
             }
           }
-          handle.exec('COMMIT');
+          control.commit.run();
         } catch (error) {
           if (handle.inTransaction) {
             try {

@@ -7,7 +7,9 @@
 // issuance), EGOV_BENCH_HTTP_SECONDS, EGOV_BENCH_CRL_ENTRIES,
 // EGOV_BENCH_CONCURRENCY, EGOV_BENCH_CONNECTIONS, EGOV_BENCH_SPEED_SECONDS,
 // EGOV_BENCH_X509_CERTS, EGOV_BENCH_REVOKES; EGOV_BENCH_GENCRL=0 skips the
-// `openssl ca -gencrl` peer; EGOV_BENCH_ONLY=1,3,6 runs only those figures.
+// `openssl ca -gencrl` peer; EGOV_BENCH_ONLY=1,3,6 runs only those figures;
+// EGOV_BENCH_SERVER_NODE_FLAGS adds node flags to the `egov-ops serve` child
+// (e.g. "--cpu-prof --cpu-prof-dir=/var/tmp/prof").
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -244,7 +246,9 @@ async function startServe(dataDir: string): Promise<Server> {
   env.EGOV_OPS_CA_PASSPHRASE = PASSPHRASE;
   env.EGOV_OPS_ADMIN_TOKEN = ADMIN_TOKEN;
   env.EGOV_OPS_LOG_LEVEL = 'warn';
-  const child = spawnTracked(process.execPath, [CLI_MAIN, '--data-dir', dataDir, 'serve', '--port', '0', '--host', '127.0.0.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // EGOV_BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the server (written when it stops).
+  const nodeFlags = (process.env.EGOV_BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawnTracked(process.execPath, [...nodeFlags, CLI_MAIN, '--data-dir', dataDir, 'serve', '--port', '0', '--host', '127.0.0.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stdout!.on('data', () => undefined);
   child.stderr!.on('data', (chunk: Buffer) => {

@@ -5,7 +5,7 @@
 // hierarchy openssl made.
 
 import { spawnSync } from 'node:child_process';
-import { createPublicKey } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -429,10 +429,20 @@ describe('importing a hierarchy made by openssl', () => {
     const [issuingDer, rootDer] = await authority.chain('imported');
     expect(toPem('CERTIFICATE', issuingDer!)).toBe(readFileSync(intPem, 'utf8'));
     expect(toPem('CERTIFICATE', rootDer!)).toBe(readFileSync(rootPem, 'utf8'));
-    // The key is stored encrypted under our passphrase, not in clear.
+    // The key is stored encrypted (PBES2, AES-256-CBC) under our passphrase, not in clear and not under the import passphrase.
     const row = await database.db.selectFrom('ca_authority').selectAll().where('name', '=', 'imported').executeTakeFirstOrThrow();
-    expect(() => createPublicKey({ key: row.issuing_key, format: 'der', type: 'spki' })).toThrow();
-    expect(row.issuing_key.includes(readFileSync(intKey).subarray(40, 60))).toBe(false);
+    const storedKey = file('stored-key.der', row.issuing_key);
+    const structure = opensslOk('asn1parse', '-inform', 'DER', '-in', storedKey);
+    expect(structure).toContain('PBES2');
+    expect(structure).toContain('aes-256-cbc');
+    expect(() => createPrivateKey({ key: row.issuing_key, format: 'der', type: 'pkcs8' })).toThrow();
+    expect(openssl('pkcs8', '-inform', 'DER', '-in', storedKey, '-passin', 'pass:import key secret').status).not.toBe(0);
+    const opened = opensslOk('pkcs8', '-inform', 'DER', '-in', storedKey, '-passin', `pass:${PASSPHRASE}`);
+    const plain = (pem: string) => createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
+    expect(plain(opened.slice(opened.indexOf('-----BEGIN'))).equals(plain(readFileSync(intKey, 'utf8')))).toBe(true);
+    const scalar = Buffer.from(createPrivateKey(readFileSync(intKey, 'utf8')).export({ format: 'jwk' }).d!, 'base64url');
+    expect(scalar).toHaveLength(32);
+    expect(row.issuing_key.includes(scalar)).toBe(false);
 
     const csr = opensslCsr(opensslKey('ecdsa-p256'), 'ecdsa-p256', '/O=City E-Gov/CN=portal.city.example', 'DNS:portal.city.example');
     const issued = await authority.issueFromCsr({ ca: 'imported', profile: 'server', csr: readFileSync(csr) }, BY);

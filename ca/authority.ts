@@ -12,7 +12,7 @@ import { decryptPrivateKey, encryptPrivateKey, checkPassphraseStrength, readPriv
 import { checkName, encodeName, formatName, parseName, type DistinguishedName } from './names.js';
 import { buildPkcs12, checkPkcs12Password } from './pkcs12.js';
 import { checkKey, checkSans, checkSubject, DEFAULT_PROFILES, getProfile, keyUsageFor, validityFor, type Profile } from './profiles.js';
-import { REVOCATION_REASONS, type RevocationReason } from './revocation.js';
+import { parseReason, REVOCATION_REASONS, type RevocationReason } from './revocation.js';
 import { formatSan, parseSan, type SubjectAltName } from './sans.js';
 import { newSerial, parseSerial, type Serial } from './serial.js';
 import { currentStatusSeq, findAuthority, findCertificate, nextStatusSeq, RECORD_COLUMNS, toRecord, type CertificateRecord, type CertificateStatus } from './store.js';
@@ -473,13 +473,15 @@ export class Authority {
 
   // ------------------------------------------------------------ revocation
 
-  async revoke(request: { ca: string; serial: string; reason: RevocationReason }, by: Actor): Promise<CertificateRecord> {
+  /** `reason` is an RFC 5280 name (keyCompromise, certificateHold, ...); a bad one is refused and audited like any other. */
+  async revoke(request: { ca: string; serial: string; reason: RevocationReason | string }, by: Actor): Promise<CertificateRecord> {
     const object = `ca:${request.ca}/serial:${request.serial}`;
     return this.audited(by, request.reason === 'certificateHold' ? 'ca.suspend' : 'ca.revoke', object, async () => {
+      const reason = parseReason(request.reason);
       await this.authorityRow(request.ca);
       const serial = parseSerial(request.serial);
-      const code = REVOCATION_REASONS[request.reason];
-      const status: CertificateStatus = request.reason === 'certificateHold' ? 'hold' : 'revoked';
+      const code = REVOCATION_REASONS[reason];
+      const status: CertificateStatus = reason === 'certificateHold' ? 'hold' : 'revoked';
       const now = this.now().toISOString();
       const record = await this.database.write(async (tx) => {
         const row = await findCertificate(tx, request.ca, serial);
@@ -495,7 +497,7 @@ export class Authority {
           .where('ca_name', '=', request.ca)
           .where('serial', '=', serial)
           .execute();
-        await appendAudit(tx, { ...by, action: status === 'hold' ? 'ca.suspend' : 'ca.revoke', object: `ca:${request.ca}/serial:${serial}`, outcome: 'success', detail: { reason: request.reason } });
+        await appendAudit(tx, { ...by, action: status === 'hold' ? 'ca.suspend' : 'ca.revoke', object: `ca:${request.ca}/serial:${serial}`, outcome: 'success', detail: { reason } });
         return toRecord({ ...row, status, revoked_at: revokedAt, revocation_reason: code, status_changed_seq: seq });
       });
       this.events.emit('status', { ca: request.ca, serial, status } satisfies StatusChange);

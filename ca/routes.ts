@@ -8,7 +8,7 @@ import { toPem } from './asn1/der.js';
 import type { Actor, Authority } from './authority.js';
 import type { CrlService } from './crl.js';
 import { MAX_OCSP_REQUEST_BYTES, type OcspResponder } from './ocsp.js';
-import { OPERATOR_REASONS, parseReason } from './revocation.js';
+import { OPERATOR_REASONS } from './revocation.js';
 
 export interface CaRoutesOptions {
   authority: Authority;
@@ -165,7 +165,7 @@ export async function caRoutes(app: FastifyInstance, options: CaRoutesOptions): 
       config: ADMIN,
       schema: { params: CertParams, body: Type.Object({ reason: Type.String({ description: OPERATOR_REASONS.join(', ') }) }, { additionalProperties: false }) },
     },
-    async (request) => authority.revoke({ ca: request.params.ca, serial: request.params.serial, reason: parseReason(request.body.reason) }, actorOf(request)),
+    async (request) => authority.revoke({ ca: request.params.ca, serial: request.params.serial, reason: request.body.reason }, actorOf(request)),
   );
 
   app.post<{ Params: { ca: string; serial: string } }>('/api/ca/:ca/certificates/:serial/unsuspend', { config: ADMIN, schema: { params: CertParams } }, async (request) =>

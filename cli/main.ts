@@ -8,7 +8,6 @@ import {
   certificatePem,
   KEY_ALGORITHMS,
   OPERATOR_REASONS,
-  parseReason,
   toPem,
   type HierarchySummary,
 } from '../ca/index.js';
@@ -205,7 +204,7 @@ ca.command('revoke')
   .requiredOption('--reason <reason>', `RFC 5280 reason: ${OPERATOR_REASONS.join(', ')}`)
   .action(async (o) =>
     withSuite(async (suite) => {
-      const record = await suite.authority.revoke({ ca: o.ca, serial: o.serial, reason: parseReason(o.reason) }, cliActor());
+      const record = await suite.authority.revoke({ ca: o.ca, serial: o.serial, reason: o.reason }, cliActor());
       out(record, () => `${record.status === 'hold' ? 'suspended' : 'revoked'} ${record.serial} (${record.revocationReason}) at ${record.revokedAt}; the next delta CRL lists it, OCSP answers now`);
     }),
   );

@@ -238,7 +238,9 @@ describe.each(ALGORITHMS)('hierarchy %s', (algorithm) => {
     expect(opensslOk('x509', '-in', leaf, '-noout', '-serial')).toBe(`serial=${issued.serial.toUpperCase()}\n`);
   });
 
-  it.skipIf(algorithm === 'ed25519')('issues a person certificate (CN, serialNumber, OU) with client auth, email protection, non-repudiation', async () => {
+  // The person profile does not admit Ed25519 keys (ca-bad-input tests the refusal).
+  if (algorithm !== 'ed25519')
+    it('issues a person certificate (CN, serialNumber, OU) with client auth, email protection, non-repudiation', async () => {
     const key = opensslKey(algorithm);
     const csr = opensslCsr(key, algorithm, '/C=CN/O=City E-Gov/OU=Civil Affairs Bureau/serialNumber=110101199001011234/CN=Zhang San', 'email:zhang.san@egov.example');
     const issued = await authority.issueFromCsr({ ca: name, profile: 'person', csr: readFileSync(csr, 'utf8') }, BY);
@@ -288,7 +290,8 @@ describe.each(ALGORITHMS)('hierarchy %s', (algorithm) => {
     expect(extensionText(text, 'X509v3 Extended Key Usage')).toBe('X509v3 Extended Key Usage:\nTLS Web Server Authentication, TLS Web Client Authentication');
   });
 
-  it.runIf(algorithm === 'sm2')('SM2 certificates and CRLs verify with sm-crypto-v2 under the GM/T 0009 ID (and not under the empty ID)', async () => {
+  if (algorithm === 'sm2')
+    it('SM2 certificates and CRLs verify with sm-crypto-v2 under the GM/T 0009 ID (and not under the empty ID)', async () => {
     const [issuingDer, rootDer] = await authority.chain(name);
     const root = readCertificate(rootDer!);
     const issuing = readCertificate(issuingDer!);

@@ -1,4 +1,4 @@
-// A few DER encoders for what a client sends: CSRs and OCSP requests.
+// A few DER encoders for what a client sends: CSRs.
 // Kept apart from ca/asn1 on purpose, so the benchmark's inputs are not made
 // by the code under test.
 
@@ -33,13 +33,6 @@ export function int(value: number): Buffer {
   return tlv(0x02, Buffer.from(bytes));
 }
 
-export function unsignedInt(magnitude: Buffer): Buffer {
-  let start = 0;
-  while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
-  const trimmed = magnitude.subarray(start);
-  return tlv(0x02, trimmed[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed);
-}
-
 export function oid(dotted: string): Buffer {
   const parts = dotted.split('.').map(Number);
   const out: number[] = [40 * parts[0]! + parts[1]!];
@@ -56,20 +49,6 @@ export function oid(dotted: string): Buffer {
   return tlv(0x06, Buffer.from(out));
 }
 
-/** Reads one TLV at `offset`: tag, where the content starts and ends. */
-export function readTlv(buffer: Buffer, offset = 0): { tag: number; start: number; end: number } {
-  const tag = buffer[offset]!;
-  let len = buffer[offset + 1]!;
-  let start = offset + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buffer[start + i]!;
-    start += n;
-  }
-  return { tag, start, end: start + len };
-}
-
 export const OIDS = {
   commonName: '2.5.4.3',
   country: '2.5.4.6',
@@ -80,7 +59,6 @@ export const OIDS = {
   ecdsaWithSHA256: '1.2.840.10045.4.3.2',
   sha256WithRSA: '1.2.840.113549.1.1.11',
   sm3WithSM2: '1.2.156.10197.1.501',
-  sha1: '1.3.14.3.2.26',
 } as const;
 
 export function toPem(label: string, der: Buffer): string {

@@ -2,7 +2,7 @@
 // are always killed, temp dirs that are always removed, openssl helpers.
 
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -172,6 +172,48 @@ export function rssMiB(statusText: string): number {
   const m = /VmRSS:\s+(\d+)\s+kB/.exec(statusText);
   if (!m) throw new Error('no VmRSS in /proc status');
   return Number(m[1]) / 1024;
+}
+
+// ------------------------------------------------------------ other load on the machine
+
+/** CPU time in clock ticks: the whole machine (busy and total), and ours (this process, its children, live or reaped). */
+export interface CpuSnapshot {
+  machineBusy: number;
+  machineTotal: number;
+  ours: number;
+}
+
+function procTicks(pid: number | 'self', withChildren: boolean): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)": state is field 3, so utime (14) .. cstime (17) are [11] .. [14].
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
+    return fields[11]! + fields[12]! + (withChildren ? fields[13]! + fields[14]! : 0);
+  } catch {
+    return 0; // exited between listing and reading: its time is in our cutime once reaped
+  }
+}
+
+export function cpuSnapshot(): CpuSnapshot | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = line.reduce((a, b) => a + b, 0);
+    const idle = line[3]! + line[4]!;
+    let ours = procTicks('self', true);
+    for (const child of children) if (child.pid !== undefined && child.exitCode === null) ours += procTicks(child.pid, true);
+    return { machineBusy: total - idle, machineTotal: total, ours };
+  } catch {
+    return undefined; // not Linux
+  }
+}
+
+/** Share of the machine's CPU that other processes used between two snapshots (0..1). */
+export function othersShare(before: CpuSnapshot | undefined, after: CpuSnapshot | undefined): number | null {
+  if (!before || !after) return null;
+  const total = after.machineTotal - before.machineTotal;
+  if (total <= 0) return null;
+  const others = after.machineBusy - before.machineBusy - (after.ours - before.ours);
+  return Math.min(1, Math.max(0, others / total));
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -25,7 +25,9 @@ import { makeCsrs, type CsrSet } from './csr.js';
 import {
   cleanup,
   collectGarbage,
+  cpuSnapshot,
   median,
+  othersShare,
   opensslSpeed,
   percentile,
   removeTempDir,
@@ -94,6 +96,8 @@ interface Figure {
   met: boolean | null;
   notes: string[];
   details: Record<string, unknown>;
+  /** Share of the machine's CPU used by processes other than ours while the figure ran. */
+  othersCpu?: number | null;
   error?: string;
 }
 
@@ -108,8 +112,12 @@ function figure(id: number, name: string, unit: string, bar: string): Figure {
 async function measure(f: Figure, work: () => Promise<void>): Promise<void> {
   const started = performance.now();
   log(`\n[${f.id}] ${f.name} ...`);
+  const cpuBefore = cpuSnapshot();
   try {
     await work();
+    const others = othersShare(cpuBefore, cpuSnapshot());
+    f.othersCpu = others;
+    if (others !== null && others >= 0.05) f.notes.push(`other processes used ${(100 * others).toFixed(0)}% of the machine's CPU while this figure ran: it may read low`);
     log(`[${f.id}] ours ${f.oursText}${f.peer !== null || f.peerText !== '-' ? `, peer ${f.peerText}` : ''}${f.met === null ? '' : f.met ? '  (bar met)' : '  (bar NOT met)'}  [${((performance.now() - started) / 1000).toFixed(1)} s]`);
   } catch (error) {
     f.error = (error as Error).stack ?? String(error);
@@ -143,12 +151,14 @@ async function machine(): Promise<Machine> {
   };
 }
 
-const speeds: Record<string, SpeedResult | { error: string }> = {};
+const speeds: Record<string, (SpeedResult & { othersCpu: number | null }) | { error: string }> = {};
 async function speed(algorithm: string): Promise<SpeedResult | undefined> {
   if (!(algorithm in speeds)) {
     log(`openssl speed -seconds ${SETTINGS.speedSeconds} ${algorithm} ...`);
     try {
-      speeds[algorithm] = await opensslSpeed(algorithm, SETTINGS.speedSeconds);
+      const before = cpuSnapshot();
+      const result = await opensslSpeed(algorithm, SETTINGS.speedSeconds);
+      speeds[algorithm] = { ...result, othersCpu: othersShare(before, cpuSnapshot()) };
     } catch (error) {
       speeds[algorithm] = { error: (error as Error).message };
     }
@@ -205,7 +215,7 @@ async function issueRate(lib: Lib, ca: string, csrs: CsrSet, seconds: number, co
 }
 
 /** openssl verify of one certificate we issued, against our chain: the output is real. */
-async function verifyWithOpenssl(lib: Lib, ca: string, csrPem: string, work: string, sm2 = false): Promise<string> {
+async function verifyWithOpenssl(lib: Lib, ca: string, csrPem: string, work: string, sm2 = false): Promise<{ ok: boolean; text: string }> {
   const issued = await lib.authority.issueFromCsr({ ca, profile: 'server', csr: csrPem }, ACTOR);
   const [issuing, root] = await lib.authority.chain(ca);
   const certFile = path.join(work, `${ca}-leaf.pem`);
@@ -216,7 +226,7 @@ async function verifyWithOpenssl(lib: Lib, ca: string, csrPem: string, work: str
   writeFileSync(issuingFile, toPem('CERTIFICATE', issuing!));
   if (!sm2) {
     const result = await run('openssl', ['verify', '-CAfile', rootFile, '-untrusted', issuingFile, certFile]);
-    return result.code === 0 ? 'openssl verify (leaf, issuing, root): OK' : `openssl verify FAILED: ${(result.stdout + result.stderr).trim().slice(0, 200)}`;
+    return { ok: result.code === 0, text: result.code === 0 ? 'openssl verify (leaf, issuing, root): OK' : `openssl verify FAILED: ${(result.stdout + result.stderr).trim().slice(0, 200)}` };
   }
   // OpenSSL 3.0 fails SM2 chains with an intermediate (openssl issue 23471):
   // each link is checked on its own, with the GM/T 0009 default ID.
@@ -225,11 +235,13 @@ async function verifyWithOpenssl(lib: Lib, ca: string, csrPem: string, work: str
     ['issuing by root', ['verify', '-vfyopt', 'distid:1234567812345678', '-CAfile', rootFile, issuingFile]],
   ] as const;
   const outcomes: string[] = [];
+  let ok = true;
   for (const [label, args] of links) {
     const result = await run('openssl', [...args]);
+    ok &&= result.code === 0;
     outcomes.push(result.code === 0 ? `${label} OK` : `${label} FAILED: ${(result.stdout + result.stderr).trim().replace(/\s+/g, ' ').slice(0, 200)}`);
   }
-  return `openssl verify -vfyopt distid:1234567812345678, link by link: ${outcomes.join('; ')}`;
+  return { ok, text: `openssl verify -vfyopt distid:1234567812345678, link by link: ${outcomes.join('; ')}` };
 }
 
 // ------------------------------------------------------------ the server as a child process
@@ -245,7 +257,6 @@ async function startServe(dataDir: string): Promise<Server> {
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('EGOV_')) env[key] = value;
   env.EGOV_OPS_CA_PASSPHRASE = PASSPHRASE;
   env.EGOV_OPS_ADMIN_TOKEN = ADMIN_TOKEN;
-  env.EGOV_OPS_LOG_LEVEL = 'warn';
   // EGOV_BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the server (written when it stops).
   const nodeFlags = (process.env.EGOV_BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
   const child = spawnTracked(process.execPath, [...nodeFlags, CLI_MAIN, '--data-dir', dataDir, 'serve', '--port', '0', '--host', '127.0.0.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -294,6 +305,10 @@ async function main(): Promise<void> {
   log(`egov-ops CA benchmarks${QUICK ? ' (QUICK sizes)' : ''}`);
   log(`machine: ${info.cores} cores (${info.cpu}), ${info.memoryGiB} GiB, node ${info.node} (OpenSSL ${info.nodeOpenssl}), ${info.openssl}`);
   const work = tempDir('work');
+  const idleBefore = cpuSnapshot();
+  await sleep(1000);
+  const busyAtStart = othersShare(idleBefore, cpuSnapshot());
+  if (busyAtStart !== null) log(`other processes are using ${(100 * busyAtStart).toFixed(0)}% of the machine's CPU before the start${busyAtStart >= 0.1 ? ': expect low and noisy numbers' : ''}`);
 
   // Peers first, on a quiet machine.
   if (wanted(1) || wanted(2)) await speed('ecdsap256');
@@ -333,8 +348,10 @@ async function main(): Promise<void> {
         `${r.ops} certificates in ${r.seconds.toFixed(2)} s, ${SETTINGS.concurrency} in flight, ${r.persisted} rows persisted with audit records; ${ecdsaCsrs!.pems.length} distinct CSRs (distinct keys) cycled, profile "server" (CN + DNS SAN)`,
         `one at a time (concurrency 1): ${fmt(single.rate)}/s, ${((1000 * single.seconds) / Math.max(1, single.ops)).toFixed(2)} ms per certificate`,
         'EJBCA publishes 20-200 certificates/s by default (>100/s tuned): ours is ' + `${fmt(r.rate / 200, 1)}x its upper figure`,
-        await verifyWithOpenssl(lib, 'bench-ecdsa', ecdsaCsrs!.pems[0]!, work),
       );
+      const verified = await verifyWithOpenssl(lib, 'bench-ecdsa', ecdsaCsrs!.pems[0]!, work);
+      f1.notes.push(verified.text);
+      if (!verified.ok) f1.met = false;
       f1.details = { ...r, concurrency: SETTINGS.concurrency, singleFlight: single, opensslSpeed: peer ?? speeds.ecdsap256, ejbcaPublished: '20-200/s' };
     });
   }
@@ -357,8 +374,10 @@ async function main(): Promise<void> {
       f3.notes.push(
         `${r.ops} certificates in ${r.seconds.toFixed(2)} s, ${SETTINGS.concurrency} in flight, ${r.persisted} rows persisted; each needs one SM2 verify (the CSR) and one SM2 sign (SM3withSM2, ID 1234567812345678)`,
         peer ? `openssl speed sm2 on this machine: ${fmt(peer.sign)} sign/s, ${fmt(peer.verify)} verify/s per core` : 'openssl speed sm2 failed',
-        await verifyWithOpenssl(lib, 'bench-sm2', csrs.pems[0]!, work, true),
       );
+      const verified = await verifyWithOpenssl(lib, 'bench-sm2', csrs.pems[0]!, work, true);
+      f3.notes.push(verified.text);
+      if (!verified.ok) f3.met = false;
       f3.details = { ...r, opensslSpeed: peer ?? speeds.sm2 };
     });
   }
@@ -379,7 +398,9 @@ async function main(): Promise<void> {
         f4.bar = `>= ${fmt(0.7 * peer.sign)}/s (70% of ${fmt(peer.sign)})`;
         f4.met = r.rate >= 0.7 * peer.sign;
       }
-      f4.notes.push(`${r.ops} certificates in ${r.seconds.toFixed(2)} s, ${SETTINGS.concurrency} in flight, ${r.persisted} rows persisted; ${csrs.pems.length} CSRs over ${csrs.distinctKeys} RSA keys`, await verifyWithOpenssl(lib, 'bench-rsa', csrs.pems[0]!, work));
+      const verified = await verifyWithOpenssl(lib, 'bench-rsa', csrs.pems[0]!, work);
+      f4.notes.push(`${r.ops} certificates in ${r.seconds.toFixed(2)} s, ${SETTINGS.concurrency} in flight, ${r.persisted} rows persisted; ${csrs.pems.length} CSRs over ${csrs.distinctKeys} RSA keys`, verified.text);
+      if (!verified.ok) f4.met = false;
       f4.details = { ...r, opensslSpeed: peer ?? speeds.rsa2048 };
     });
   }
@@ -688,6 +709,9 @@ async function main(): Promise<void> {
     for (const note of notes) process.stdout.write(`   - ${note}\n`);
     if (f.error) process.stdout.write(`   - ERROR: ${f.error.split('\n')[0]}\n`);
   }
+  const contention = measured.filter((f) => f.othersCpu !== undefined && f.othersCpu !== null).map((f) => `${f.id}: ${(100 * f.othersCpu!).toFixed(0)}%`);
+  const speedContention = Object.entries(speeds).flatMap(([alg, r]) => ('othersCpu' in r && r.othersCpu !== null ? [`openssl speed ${alg}: ${(100 * r.othersCpu).toFixed(0)}%`] : []));
+  if (contention.length) process.stdout.write(`\nCPU used by other processes while each figure ran (share of the machine): ${[...contention, ...speedContention].join(', ')}${busyAtStart !== null ? `; before the start: ${(100 * busyAtStart).toFixed(0)}%` : ''}\n`);
   const met = measured.filter((f) => f.met === true).map((f) => f.id);
   const missed = measured.filter((f) => f.met === false).map((f) => f.id);
   const failed = measured.filter((f) => f.error).map((f) => f.id);
@@ -696,7 +720,7 @@ async function main(): Promise<void> {
 
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `ca-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ benchmark: 'ca', at: new Date().toISOString(), machine: info, settings: SETTINGS, seconds: totalSeconds, opensslSpeed: speeds, figures: measured }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ benchmark: 'ca', at: new Date().toISOString(), machine: info, settings: SETTINGS, seconds: totalSeconds, othersCpuAtStart: busyAtStart, opensslSpeed: speeds, figures: measured }, null, 2) + '\n');
   process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
   if (failed.length) process.exitCode = 1;
 }

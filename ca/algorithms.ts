@@ -8,7 +8,7 @@ import { EgovError } from '../core/index.js';
 import * as der from './asn1/der.js';
 import { NULL, oid, sequence } from './asn1/der.js';
 import { OID } from './oids.js';
-import { isSm2Key, sm2SignAsync, sm2Verify, verifyWithSpkiAsync } from './sm2/index.js';
+import { isSm2Key, sm2SignAsync, sm2Verify, verifyWithPartsAsync, verifyWithSpkiAsync, type PublicKeyParts } from './sm2/index.js';
 
 export const KEY_ALGORITHMS = ['rsa-2048', 'rsa-3072', 'rsa-4096', 'ecdsa-p256', 'ecdsa-p384', 'sm2', 'ed25519'] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
@@ -134,7 +134,28 @@ export async function verifyWithSpki(algorithmOid: string, spki: Buffer, data: B
     throw new EgovError('bad-request', `signature algorithm ${algorithmOid} is not supported (use SHA-256 or stronger with RSA or ECDSA, Ed25519, or SM3withSM2)`);
   }
   if (familyOf(describeSpki(spki)) !== method.family) return false;
-  return verifyWithSpkiAsync(spki, method.digest, data, signature).catch(() => false);
+  const parts = keyParts(spki);
+  const verified = parts ? verifyWithPartsAsync(parts, method.digest, data, signature) : verifyWithSpkiAsync(spki, method.digest, data, signature);
+  return verified.catch(() => false);
+}
+
+const EC_GROUPS: Record<string, 'prime256v1' | 'secp384r1'> = { [OID.prime256v1]: 'prime256v1', [OID.secp384r1]: 'secp384r1' };
+
+/** NIST-curve and RSA keys as their parts, for the fast import; undefined for the rest (SM2, Ed25519). */
+function keyParts(spki: Buffer): PublicKeyParts | undefined {
+  const [algorithm, bits] = der.children(der.readWhole(spki, 'public key'), 'public key');
+  const [algorithmOid, parameters] = der.children(algorithm!, 'public key');
+  const keyOid = der.readOid(algorithmOid!);
+  const keyBits = der.content(bits!).subarray(1);
+  if (keyOid === OID.ecPublicKey && parameters?.tag === der.Tag.OID) {
+    const group = EC_GROUPS[der.readOid(parameters)];
+    return group ? { ecGroup: group, point: keyBits } : undefined;
+  }
+  if (keyOid === OID.rsaEncryption) {
+    const [modulus, exponent] = der.children(der.readWhole(keyBits, 'RSA public key'), 'RSA public key');
+    return { rsaModulus: der.readUnsignedInteger(der.expectTag(modulus, der.Tag.INTEGER, 'RSA modulus')), rsaExponent: der.readUnsignedInteger(der.expectTag(exponent, der.Tag.INTEGER, 'RSA exponent')) };
+  }
+  return undefined;
 }
 
 const CURVE_NAMES: Record<string, string> = { [OID.prime256v1]: 'P-256', [OID.secp384r1]: 'P-384', '1.3.132.0.35': 'P-521', [OID.sm2Curve]: 'SM2' };

@@ -45,7 +45,8 @@ export async function caRoutes(app: FastifyInstance, options: CaRoutesOptions): 
   });
 
   const answerOcsp = async (ca: string, body: Buffer) => {
-    await authority.summary(ca); // 404 for an unknown CA rather than an OCSP error
+    // 404 for an unknown CA rather than an OCSP error; the context is cached, so this costs nothing per request.
+    await authority.signingContext(ca);
     return ocsp.respond(ca, body);
   };
 

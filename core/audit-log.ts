@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { EgovError } from './errors.js';
-import type { Database, WriteTx } from './storage/database.js';
+import { transactionMemo, type Database, type WriteTx } from './storage/database.js';
 import type { AuditLogTable } from './storage/schema.js';
 
 export type AuditOutcome = 'success' | 'failure' | 'refused';
@@ -41,14 +41,29 @@ function recordHash(prevHash: string, row: Omit<AuditLogTable, 'prev_hash' | 'ha
 }
 
 /** Appends one record inside the caller's write transaction (so the state change and its record land together). */
-export async function appendAudit(tx: WriteTx, event: AuditEvent, now: Date = new Date()): Promise<AuditRecord> {
-  const head = await tx.selectFrom('audit_log').select(['id', 'hash']).orderBy('id', 'desc').limit(1).executeTakeFirst();
+interface ChainHead {
+  id: number;
+  hash: string;
+}
+
+/** The head of the chain as this transaction sees it: read once, then carried in memory while the write lock is held. */
+async function chainHead(tx: WriteTx): Promise<ChainHead> {
+  const memo = transactionMemo(tx);
+  const known = memo.get('audit-head') as ChainHead | undefined;
+  if (known) return known;
+  const last = await tx.selectFrom('audit_log').select(['id', 'hash']).orderBy('id', 'desc').limit(1).executeTakeFirst();
   // Number after the recorded head too, not only after the last row: if rows
   // were cut off the end, the next record must not reuse their ids and so
   // hide the cut (verifyAuditLog then reports the gap).
   const counter = await tx.selectFrom('counter').select('value').where('name', '=', HEAD_COUNTER).executeTakeFirst();
+  return { id: Math.max(last?.id ?? 0, Number(counter?.value ?? 0)), hash: last?.hash ?? GENESIS_HASH };
+}
+
+/** Appends one record inside the caller's write transaction (so the state change and its record land together). */
+export async function appendAudit(tx: WriteTx, event: AuditEvent, now: Date = new Date()): Promise<AuditRecord> {
+  const head = await chainHead(tx);
   const row = {
-    id: Math.max(head?.id ?? 0, Number(counter?.value ?? 0)) + 1,
+    id: head.id + 1,
     at: now.toISOString(),
     actor: event.actor,
     action: event.action,
@@ -57,7 +72,7 @@ export async function appendAudit(tx: WriteTx, event: AuditEvent, now: Date = ne
     outcome: event.outcome,
     detail: JSON.stringify(event.detail ?? {}),
   };
-  const prevHash = head?.hash ?? GENESIS_HASH;
+  const prevHash = head.hash;
   const hash = recordHash(prevHash, row);
   await tx.insertInto('audit_log').values({ ...row, prev_hash: prevHash, hash }).execute();
   await tx
@@ -65,6 +80,7 @@ export async function appendAudit(tx: WriteTx, event: AuditEvent, now: Date = ne
     .values({ name: HEAD_COUNTER, value: row.id })
     .onConflict((oc) => oc.column('name').doUpdateSet({ value: row.id }))
     .execute();
+  transactionMemo(tx).set('audit-head', { id: row.id, hash });
   return { ...row, detail: event.detail ?? {}, prevHash, hash };
 }
 

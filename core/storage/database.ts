@@ -99,6 +99,17 @@ function withStatementCache(handle: SqliteDatabase.Database) {
   };
 }
 
+// Facts a write transaction may keep between its statements (the audit
+// chain's head, say), dropped whenever the transaction or a savepoint in it
+// rolls back, so a remembered value never outlives the rows it came from.
+const transactionMemos = new WeakMap<object, Map<string, unknown>>();
+
+export function transactionMemo(tx: WriteTx): Map<string, unknown> {
+  let memo = transactionMemos.get(tx);
+  if (!memo) transactionMemos.set(tx, (memo = new Map()));
+  return memo;
+}
+
 interface PendingWrite {
   work: (tx: WriteTx) => Promise<unknown>;
   resolve: (value: unknown) => void;
@@ -143,6 +154,7 @@ function openSqlite(dataDir: string): Database {
         // BEGIN IMMEDIATE: take the write lock before reading, so two processes
         // appending to the audit chain cannot both read the same head.
         control.begin.run();
+        transactionMemos.delete(connection);
         const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
         try {
           for (const item of group) {
@@ -155,6 +167,7 @@ function openSqlite(dataDir: string): Database {
               // SQLite may have rolled the whole transaction back by itself
               // (SQLITE_FULL, IOERR): then every write of the group is lost.
               if (!handle.inTransaction) throw error;
+              transactionMemos.delete(connection);
               control.rollbackTo.run();
               control.release.run();
               outcomes.push({ ok: false, error });
@@ -177,7 +190,6 @@ function openSqlite(dataDir: string): Database {
     );
 
   const drain = async () => {
-    draining = true;
     try {
       while (pending.length) await runGroup(pending.splice(0, MAX_GROUP));
     } finally {
@@ -192,7 +204,13 @@ function openSqlite(dataDir: string): Database {
     write: <T>(work: (tx: WriteTx) => Promise<T>) =>
       new Promise<T>((resolve, reject) => {
         pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
-        if (!draining) void drain();
+        // Start on the next turn of the event loop: a group runs entirely in
+        // microtasks (better-sqlite3 is synchronous), so started now it would
+        // finish before any concurrent writer could join it.
+        if (!draining) {
+          draining = true;
+          setImmediate(() => void drain());
+        }
       }),
     close: () => db.destroy(),
   };

@@ -35,6 +35,9 @@
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
 #include <openssl/x509.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/bn.h>
 
 #include <cstdint>
 #include <cstring>
@@ -177,6 +180,50 @@ EVP_PKEY* ParsePublicKey(const uint8_t* der, size_t len, std::string& err) {
 }
 
 // ---------------------------------------------------------------------------
+// Builds a public key from its parts; nullptr on failure (err set).
+EVP_PKEY* KeyFromParts(const std::string& ec_group, const std::vector<uint8_t>& a,
+                       const std::vector<uint8_t>& b, std::string& err) {
+  ERR_clear_error();
+  EVP_PKEY* pkey = nullptr;
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, ec_group.empty() ? "RSA" : "EC", nullptr);
+  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+  OSSL_PARAM* params = nullptr;
+  BIGNUM *n = nullptr, *e = nullptr;
+  do {
+    if (ctx == nullptr || bld == nullptr || EVP_PKEY_fromdata_init(ctx) != 1) {
+      err = WithOpenSsl("verify: cannot set up key import");
+      break;
+    }
+    if (!ec_group.empty()) {
+      if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, ec_group.c_str(), 0) != 1 ||
+          OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, a.data(), a.size()) != 1) {
+        err = WithOpenSsl("verify: cannot describe the EC key");
+        break;
+      }
+    } else {
+      n = BN_bin2bn(a.data(), static_cast<int>(a.size()), nullptr);
+      e = BN_bin2bn(b.data(), static_cast<int>(b.size()), nullptr);
+      if (n == nullptr || e == nullptr || OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) != 1 ||
+          OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) != 1) {
+        err = WithOpenSsl("verify: cannot describe the RSA key");
+        break;
+      }
+    }
+    params = OSSL_PARAM_BLD_to_param(bld);
+    if (params == nullptr || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+      err = WithOpenSsl("verify: the public key is not valid");
+      pkey = nullptr;
+    }
+  } while (false);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(bld);
+  BN_free(n);
+  BN_free(e);
+  EVP_PKEY_CTX_free(ctx);
+  ERR_clear_error();
+  return pkey;
+}
+
 // The actual crypto; thread-agnostic (runs on the JS thread or a pool thread).
 
 const unsigned char kEmpty[1] = {0};
@@ -508,6 +555,10 @@ struct Job {
   // thread (OpenSSL 3's decoder costs ~150 us, too much for the JS thread).
   std::vector<uint8_t> spki;
   std::string digest;
+  // Fast path: the key as its parts (EC group + point, or RSA n + e), built
+  // with EVP_PKEY_fromdata, which skips the decoder framework entirely.
+  std::string ec_group;
+  std::vector<uint8_t> part_a, part_b;
   int verify_result = -1;
   bool ok = false;
   std::string err;
@@ -521,12 +572,16 @@ void ExecuteJob(napi_env env, void* data) {
   if (job->is_sign) {
     job->ok = DoSign(job->pkey, job->msg.data(), job->msg.size(), job->id.data(), job->id.size(),
                      job->out, job->err);
-  } else if (!job->spki.empty()) {
-    const unsigned char* p = job->spki.data();
-    ERR_clear_error();
-    job->pkey = d2i_PUBKEY(nullptr, &p, static_cast<long>(job->spki.size()));
+  } else if (!job->spki.empty() || !job->part_a.empty()) {
+    if (!job->part_a.empty()) {
+      job->pkey = KeyFromParts(job->ec_group, job->part_a, job->part_b, job->err);
+    } else {
+      const unsigned char* p = job->spki.data();
+      ERR_clear_error();
+      job->pkey = d2i_PUBKEY(nullptr, &p, static_cast<long>(job->spki.size()));
+      if (job->pkey == nullptr) job->err = WithOpenSsl("verify: cannot parse the public key (SPKI DER)");
+    }
     if (job->pkey == nullptr) {
-      job->err = WithOpenSsl("verify: cannot parse the public key (SPKI DER)");
       job->ok = false;
       return;
     }
@@ -676,6 +731,40 @@ napi_value VerifySpkiAsync(napi_env env, napi_callback_info info) {
   return Queue(env, job, "verifySpkiAsync");
 }
 
+// verifyPartsAsync(ecGroup, a, b, digestName, message, signature): ecGroup
+// "prime256v1"/"secp384r1" with a = the point (04||x||y); or ecGroup "" for
+// RSA with a = n, b = e (big-endian magnitudes).
+napi_value VerifyPartsAsync(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!GetArgs(env, info, 6, argv)) return nullptr;
+  char group[32] = {0}, digest[32] = {0};
+  size_t group_len = 0, digest_len = 0;
+  if (napi_get_value_string_utf8(env, argv[0], group, sizeof(group), &group_len) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[3], digest, sizeof(digest), &digest_len) != napi_ok) {
+    ThrowType(env, "verify: group and digest must be strings");
+    return nullptr;
+  }
+  const uint8_t *a = nullptr, *b = nullptr, *msg = nullptr, *sig = nullptr;
+  size_t a_len = 0, b_len = 0, msg_len = 0, sig_len = 0;
+  if (!GetBytes(env, argv[1], "key part a", &a, &a_len)) return nullptr;
+  if (!GetBytes(env, argv[2], "key part b", &b, &b_len)) return nullptr;
+  if (!GetBytes(env, argv[4], "message", &msg, &msg_len)) return nullptr;
+  if (!GetBytes(env, argv[5], "signature", &sig, &sig_len)) return nullptr;
+  if (a_len == 0 || a_len > 2048 || b_len > 2048 || (group_len == 0 && b_len == 0)) {
+    Throw(env, "ERR_SM2_KEY", "verify: key parts are empty or too large");
+    return nullptr;
+  }
+  Job* job = new Job();
+  job->is_sign = false;
+  job->ec_group.assign(group, group_len);
+  job->part_a.assign(a, a + a_len);
+  job->part_b.assign(b, b + b_len);
+  job->digest.assign(digest, digest_len);
+  job->msg.assign(msg, msg + msg_len);
+  job->sig.assign(sig, sig + sig_len);
+  return Queue(env, job, "verifyPartsAsync");
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"loadPrivateKey", nullptr, LoadPrivateKey, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
@@ -686,6 +775,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"verify", nullptr, Verify, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"verifyAsync", nullptr, VerifyAsync, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"verifySpkiAsync", nullptr, VerifySpkiAsync, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"verifyPartsAsync", nullptr, VerifyPartsAsync, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   napi_value ver;

@@ -179,7 +179,7 @@ export class CrlService {
         .selectFrom('certificate')
         .select(['serial', 'revoked_at', 'revocation_reason'])
         .where('ca_name', '=', ca)
-        .where('status', 'in', ['revoked', 'hold'])
+        .where('status', '!=', 'good') // revoked or hold; matches the partial index
         .execute();
       return rows.map((r) => ({ serial: r.serial, revokedAt: r.revoked_at!, reason: r.revocation_reason }));
     }

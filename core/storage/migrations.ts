@@ -63,8 +63,15 @@ export const migrations: Record<string, MigrationFactory> = {
         .addColumn('status_changed_seq', 'bigint')
         .addPrimaryKeyConstraint('certificate_pk', ['ca_name', 'serial'])
         .execute();
-      await db.schema.createIndex('certificate_status').on('certificate').columns(['ca_name', 'status']).execute();
-      await db.schema.createIndex('certificate_changed').on('certificate').columns(['ca_name', 'status_changed_seq']).execute();
+      // Partial indexes: a new certificate is good and unchanged, so issuing
+      // one writes neither; CRL builds read only what they cover.
+      await db.schema.createIndex('certificate_revoked').on('certificate').columns(['ca_name', 'status']).where(sql.ref('status'), '!=', 'good').execute();
+      await db.schema
+        .createIndex('certificate_changed')
+        .on('certificate')
+        .columns(['ca_name', 'status_changed_seq'])
+        .where(sql.ref('status_changed_seq'), 'is not', null)
+        .execute();
       await db.schema.createIndex('certificate_not_after').on('certificate').columns(['ca_name', 'not_after']).execute();
       await db.schema
         .createTable('crl')

@@ -17,12 +17,13 @@ const run = (command, args, options = {}) => {
 
 const mtime = (file) => (existsSync(file) ? statSync(file).mtimeMs : 0);
 
-/** npm ci when node_modules is missing or older than the lock file. */
+/** npm install (from the lock) when node_modules is missing or older than the lock file.
+ *  Not npm ci: npm 11 records only this platform's optional packages in the lock, which npm ci refuses. */
 export function ensureDependencies() {
   const marker = path.join(root, 'node_modules', '.package-lock.json');
   if (mtime(marker) >= mtime(path.join(root, 'package-lock.json'))) return;
-  process.stderr.write('installing npm dependencies (npm ci)...\n');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  process.stderr.write('installing npm dependencies...\n');
+  run('npm', ['install', '--no-audit', '--no-fund']);
 }
 
 /** Compiles TypeScript to dist/ and builds the SM2 addon when missing. */

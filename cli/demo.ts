@@ -39,7 +39,7 @@ export async function startDemo(options: GlobalOptions, listen: { port?: number;
   say(`  CRLs             ${address}/crl/city-sm2.crl  ${address}/crl/city-sm2-delta.crl`);
   say(`  OCSP             ${address}/ocsp/city-sm2`);
   say(`  API              ${address}/api/ca  (Authorization: Bearer <admin token>)`);
-  say(`  CLI              node dist/cli/main.js --data-dir ${dataDir} --passphrase-file ${passphraseFile} ca list`);
+  say(`  CLI              npx egov-ops --data-dir ${dataDir} --passphrase-file ${passphraseFile} ca list`);
   const stop = async () => {
     await suite.close();
     process.exit(0);

@@ -4,7 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { appendAudit, EgovError, recordAudit, type AuditEvent, type CaAuthorityTable, type Database } from '../core/index.js';
+import { appendAudit, EgovError, recordAudit, runReusable, type AuditEvent, type CaAuthorityTable, type Database } from '../core/index.js';
 import { algorithmOfKey, describeKey, generateKeyPairFor, keyLabel, parseKeyAlgorithm, signerFor, verifySignatureSync, type KeyAlgorithm, type KeyDescription, type Signer } from './algorithms.js';
 import { certificatePem, keyIdentifier, readCertificate, signCertificate, spkiOf, type CertificateInfo, type CertificateTemplate, type DistributionUrls } from './certificate.js';
 import { readCsr } from './csr.js';
@@ -400,7 +400,7 @@ export class Authority {
       };
       try {
         await this.database.write(async (tx) => {
-          await tx.insertInto('certificate').values(row).execute();
+          await runReusable(tx, 'certificate.insert', () => tx.insertInto('certificate').values(row), Object.values(row));
           await appendAudit(tx, {
             ...by,
             action: 'ca.issue',

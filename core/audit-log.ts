@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { EgovError } from './errors.js';
 import { transactionMemo, type Database, type WriteTx } from './storage/database.js';
+import { runReusable } from './storage/reusable.js';
 import type { AuditLogTable } from './storage/schema.js';
 
 export type AuditOutcome = 'success' | 'failure' | 'refused';
@@ -74,12 +75,18 @@ export async function appendAudit(tx: WriteTx, event: AuditEvent, now: Date = ne
   };
   const prevHash = head.hash;
   const hash = recordHash(prevHash, row);
-  await tx.insertInto('audit_log').values({ ...row, prev_hash: prevHash, hash }).execute();
-  await tx
-    .insertInto('counter')
-    .values({ name: HEAD_COUNTER, value: row.id })
-    .onConflict((oc) => oc.column('name').doUpdateSet({ value: row.id }))
-    .execute();
+  const values = { ...row, prev_hash: prevHash, hash };
+  await runReusable(tx, 'audit_log.insert', () => tx.insertInto('audit_log').values(values), Object.values(values));
+  await runReusable(
+    tx,
+    'audit_head.upsert',
+    () =>
+      tx
+        .insertInto('counter')
+        .values({ name: HEAD_COUNTER, value: row.id })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ value: row.id })),
+    [HEAD_COUNTER, row.id, row.id],
+  );
   transactionMemo(tx).set('audit-head', { id: row.id, hash });
   return { ...row, detail: event.detail ?? {}, prevHash, hash };
 }

@@ -10,6 +10,114 @@ import { EgovError } from './errors.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
+const BackupName = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' });
+const KeepCount = Type.Integer({ minimum: 0, maximum: 100000 });
+
+/** Retention applied with `restic forget --prune` after each run. */
+const BackupRetentionSchema = Type.Object(
+  {
+    keepLast: Type.Optional(KeepCount),
+    keepDaily: Type.Optional(KeepCount),
+    keepWeekly: Type.Optional(KeepCount),
+    keepMonthly: Type.Optional(KeepCount),
+    keepYearly: Type.Optional(KeepCount),
+  },
+  { additionalProperties: false },
+);
+
+const BackupTargetSchema = Type.Object(
+  {
+    /** same-city: a path (a NAS mount in a second building); remote: an sftp repository in the DR centre. */
+    kind: Type.Union([Type.Literal('same-city'), Type.Literal('remote')]),
+    /** A path for same-city; sftp:user@host:/path for remote. */
+    repository: Type.String({ minLength: 1 }),
+    /** The repository password: a file (first line), or an environment variable's name. Never on the command line. */
+    passwordFile: Type.Optional(Type.String({ minLength: 1 })),
+    passwordEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
+    /** Cron-like: five fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly. */
+    schedule: Type.Optional(Type.String({ minLength: 1 })),
+    retention: Type.Optional(BackupRetentionSchema),
+    /** Recovery objectives this target is meant to meet. */
+    objectives: Type.Optional(
+      Type.Object(
+        { rpoHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })), rtoHours: Type.Optional(Type.Number({ exclusiveMinimum: 0 })) },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Whether the repository is away from the primary site (default: remote yes; same-city yes unless under dataDir). */
+    offsite: Type.Optional(Type.Boolean()),
+    /** remote only: how ssh reaches the server. */
+    sftp: Type.Optional(
+      Type.Object(
+        {
+          port: Type.Optional(Port),
+          identityFile: Type.Optional(Type.String({ minLength: 1 })),
+          knownHostsFile: Type.Optional(Type.String({ minLength: 1 })),
+          connectTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const BackupPlanSchema = Type.Object(
+  {
+    /** Save the suite's own stores: the database (online export), config. Default true. */
+    stores: Type.Optional(Type.Boolean()),
+    /** Extra absolute paths to save. */
+    paths: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    /** restic --exclude patterns. */
+    exclude: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    /** Pre-commands whose standard output is saved (database dumps): run with /bin/sh -c. */
+    commands: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { name: BackupName, run: Type.String({ minLength: 1 }), timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })) },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
+    /** Names of targets this plan goes to (default: all targets). */
+    targets: Type.Optional(Type.Array(BackupName)),
+  },
+  { additionalProperties: false },
+);
+
+const BackupSchema = Type.Object(
+  {
+    targets: Type.Optional(Type.Record(BackupName, BackupTargetSchema)),
+    plans: Type.Optional(Type.Record(BackupName, BackupPlanSchema)),
+    drill: Type.Optional(
+      Type.Object(
+        {
+          /** restic check reads all data up to this repository size, a subset above it. */
+          readAllDataUpToMiB: Type.Optional(Type.Integer({ minimum: 0 })),
+          /** The subset read above that size: "10%" or "1G" style, as restic takes it. */
+          readDataSubset: Type.Optional(Type.String({ pattern: '^([0-9]+(\\.[0-9]+)?%|[0-9]+[KMGT]?|[0-9]+/[0-9]+)$' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** What the disaster-recovery level evaluation cannot see for itself: declared by the operator. */
+    site: Type.Optional(
+      Type.Object(
+        {
+          standbySite: Type.Optional(Type.Boolean()),
+          standbyEquipment: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('partial'), Type.Literal('full')])),
+          staffed24x7: Type.Optional(Type.Boolean()),
+          automaticSwitchover: Type.Optional(Type.Boolean()),
+          realTimeReplication: Type.Optional(Type.Boolean()),
+          synchronousReplication: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.String({ minLength: 1 }),
@@ -48,11 +156,17 @@ export const ConfigSchema = Type.Object(
       { level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))) },
       { additionalProperties: false },
     ),
+    /** Backups and disaster recovery (backup/). Absent: one default plan, a same-city repository under dataDir/backups. */
+    backup: Type.Optional(BackupSchema),
   },
   { additionalProperties: false },
 );
 
 export type Config = Static<typeof ConfigSchema>;
+export type BackupConfig = Static<typeof BackupSchema>;
+export type BackupTargetConfig = Static<typeof BackupTargetSchema>;
+export type BackupPlanConfig = Static<typeof BackupPlanSchema>;
+export type BackupRetentionConfig = Static<typeof BackupRetentionSchema>;
 
 export function defaultConfig(dataDir = './data'): Config {
   return {

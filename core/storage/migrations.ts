@@ -92,6 +92,46 @@ export const migrations: Record<string, MigrationFactory> = {
         .addColumn('value', 'bigint', (c) => c.notNull())
         .execute();
     },
+  }),  '0003-backup': (dialect) => ({
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('backup_run')
+        .addColumn('id', autoId(dialect))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('plan', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('ended_at', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('snapshot_id', 'text')
+        .addColumn('files_new', 'bigint')
+        .addColumn('files_changed', 'bigint')
+        .addColumn('files_total', 'bigint')
+        .addColumn('bytes_added', 'bigint')
+        .addColumn('bytes_total', 'bigint')
+        .addColumn('restic_exit_code', 'integer')
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('manifest', 'text')
+        .execute();
+      await db.schema.createIndex('backup_run_target').on('backup_run').columns(['target', 'kind', 'started_at']).execute();
+      await db.schema
+        .createTable('backup_drill')
+        .addColumn('id', autoId(dialect))
+        .addColumn('plan', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('snapshot_id', 'text')
+        .addColumn('snapshot_time', 'text')
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('ended_at', 'text', (c) => c.notNull())
+        .addColumn('ok', 'integer', (c) => c.notNull())
+        .addColumn('rto_seconds', 'double precision')
+        .addColumn('rpo_seconds', 'double precision')
+        .addColumn('restore_seconds', 'double precision')
+        .addColumn('verify_seconds', 'double precision')
+        .addColumn('checks', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('backup_drill_target').on('backup_drill').columns(['target', 'started_at']).execute();
+    },
   }),
 };
 

@@ -68,10 +68,54 @@ export interface CounterTable {
   value: number;
 }
 
+/** One restic operation on a target: a backup, a forget+prune, an unlock. */
+export interface BackupRunTable {
+  id: Generated<number>;
+  kind: 'backup' | 'forget' | 'unlock';
+  plan: string;
+  target: string;
+  started_at: string;
+  ended_at: string;
+  status: 'success' | 'partial' | 'failure';
+  snapshot_id: string | null;
+  files_new: number | null;
+  files_changed: number | null;
+  files_total: number | null;
+  bytes_added: number | null;
+  bytes_total: number | null;
+  /** restic's own exit code (null when restic never ran). */
+  restic_exit_code: number | null;
+  /** What happened, or restic's error message. */
+  message: string;
+  /** JSON: sha256 and size of the files the suite staged for this snapshot. */
+  manifest: string | null;
+}
+
+/** One restore drill: the checks it ran and the RTO/RPO it achieved. */
+export interface BackupDrillTable {
+  id: Generated<number>;
+  plan: string;
+  target: string;
+  snapshot_id: string | null;
+  snapshot_time: string | null;
+  started_at: string;
+  ended_at: string;
+  /** 1 when every check passed. */
+  ok: number;
+  rto_seconds: number | null;
+  rpo_seconds: number | null;
+  restore_seconds: number | null;
+  verify_seconds: number | null;
+  /** JSON: [{ name, ok, detail }]. */
+  checks: string;
+}
+
 export interface Tables {
   audit_log: AuditLogTable;
   ca_authority: CaAuthorityTable;
   certificate: CertificateTable;
   crl: CrlTable;
   counter: CounterTable;
+  backup_run: BackupRunTable;
+  backup_drill: BackupDrillTable;
 }

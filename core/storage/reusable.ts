@@ -1,0 +1,28 @@
+// Hot-path statements built and compiled by Kysely once, then run with new
+// parameters: on a busy CA the query builder and compiler cost more than
+// SQLite's own insert. The first run checks that the parameters given line up
+// with the ones Kysely compiled, so a reordered column can never write one
+// value into another's place.
+
+import { isDeepStrictEqual } from 'node:util';
+import { CompiledQuery, type Compilable } from 'kysely';
+import { EgovError } from '../errors.js';
+import type { WriteTx } from './database.js';
+
+const compiledByAdapter = new WeakMap<object, Map<string, string>>();
+
+export async function runReusable(tx: WriteTx, key: string, build: () => Compilable<unknown>, parameters: readonly unknown[]): Promise<void> {
+  const adapter = tx.getExecutor().adapter;
+  let byKey = compiledByAdapter.get(adapter);
+  if (!byKey) compiledByAdapter.set(adapter, (byKey = new Map()));
+  let text = byKey.get(key);
+  if (text === undefined) {
+    const compiled = build().compile();
+    if (!isDeepStrictEqual([...compiled.parameters], [...parameters])) {
+      throw new EgovError('internal', `reusable statement ${key}: its parameters do not line up with the compiled query`);
+    }
+    text = compiled.sql;
+    byKey.set(key, text);
+  }
+  await tx.executeQuery(CompiledQuery.raw(text, [...parameters]));
+}

@@ -139,9 +139,9 @@ export async function verifyWithSpki(algorithmOid: string, spki: Buffer, data: B
   return verified.catch(() => false);
 }
 
-const EC_GROUPS: Record<string, 'prime256v1' | 'secp384r1'> = { [OID.prime256v1]: 'prime256v1', [OID.secp384r1]: 'secp384r1' };
+const EC_GROUPS: Record<string, 'prime256v1' | 'secp384r1' | 'SM2'> = { [OID.prime256v1]: 'prime256v1', [OID.secp384r1]: 'secp384r1', [OID.sm2Curve]: 'SM2' };
 
-/** NIST-curve and RSA keys as their parts, for the fast import; undefined for the rest (SM2, Ed25519). */
+/** EC (NIST or SM2 curve) and RSA keys as their parts, for the fast import; undefined for the rest (Ed25519). */
 function keyParts(spki: Buffer): PublicKeyParts | undefined {
   const [algorithm, bits] = der.children(der.readWhole(spki, 'public key'), 'public key');
   const [algorithmOid, parameters] = der.children(algorithm!, 'public key');

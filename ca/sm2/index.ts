@@ -51,7 +51,7 @@ interface Sm2Native {
     id: Uint8Array,
   ): Promise<boolean>;
   verifySpkiAsync(spki: Uint8Array, digest: string, message: Uint8Array, signature: Uint8Array, id: Uint8Array): Promise<boolean>;
-  verifyPartsAsync(ecGroup: string, a: Uint8Array, b: Uint8Array, digest: string, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  verifyPartsAsync(ecGroup: string, a: Uint8Array, b: Uint8Array, digest: string, message: Uint8Array, signature: Uint8Array, id: Uint8Array): Promise<boolean>;
   readonly opensslVersion: string;
 }
 
@@ -282,13 +282,16 @@ export async function verifyWithSpkiAsync(spki: Buffer, digest: string, message:
  * fastest import there is): `{ ecGroup: 'prime256v1', point }` or
  * `{ rsaModulus, rsaExponent }`. Otherwise as verifyWithSpkiAsync.
  */
-export type PublicKeyParts = { ecGroup: 'prime256v1' | 'secp384r1'; point: Buffer } | { rsaModulus: Buffer; rsaExponent: Buffer };
+export type PublicKeyParts = { ecGroup: 'prime256v1' | 'secp384r1' | 'SM2'; point: Buffer } | { rsaModulus: Buffer; rsaExponent: Buffer };
 
 export async function verifyWithPartsAsync(parts: PublicKeyParts, digest: string, message: Buffer, signature: Buffer): Promise<boolean> {
   checkBytes('verifyWithPartsAsync', 'message', message);
   checkBytes('verifyWithPartsAsync', 'signature', signature);
   const n = addon();
+  const empty = Buffer.alloc(0);
+  // SM2 signs Z_A || M: the distinguishing ID is part of what is verified.
+  const id = digest === 'SM3' ? DEFAULT_ID : empty;
   return 'ecGroup' in parts
-    ? n.verifyPartsAsync(parts.ecGroup, parts.point, Buffer.alloc(0), digest, message, signature)
-    : n.verifyPartsAsync('', parts.rsaModulus, parts.rsaExponent, digest, message, signature);
+    ? n.verifyPartsAsync(parts.ecGroup, parts.point, empty, digest, message, signature, id)
+    : n.verifyPartsAsync('', parts.rsaModulus, parts.rsaExponent, digest, message, signature, empty);
 }

@@ -185,7 +185,9 @@ EVP_PKEY* KeyFromParts(const std::string& ec_group, const std::vector<uint8_t>& 
                        const std::vector<uint8_t>& b, std::string& err) {
   ERR_clear_error();
   EVP_PKEY* pkey = nullptr;
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, ec_group.empty() ? "RSA" : "EC", nullptr);
+  // The SM2 curve needs OpenSSL's "SM2" key type: as a plain EC key it would verify ECDSA, not SM2.
+  const char* type = ec_group.empty() ? "RSA" : ec_group == "SM2" ? "SM2" : "EC";
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr);
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
   OSSL_PARAM* params = nullptr;
   BIGNUM *n = nullptr, *e = nullptr;
@@ -731,12 +733,13 @@ napi_value VerifySpkiAsync(napi_env env, napi_callback_info info) {
   return Queue(env, job, "verifySpkiAsync");
 }
 
-// verifyPartsAsync(ecGroup, a, b, digestName, message, signature): ecGroup
-// "prime256v1"/"secp384r1" with a = the point (04||x||y); or ecGroup "" for
-// RSA with a = n, b = e (big-endian magnitudes).
+// verifyPartsAsync(ecGroup, a, b, digestName, message, signature, id): ecGroup
+// "prime256v1"/"secp384r1"/"SM2" with a = the point (04||x||y); or ecGroup ""
+// for RSA with a = n, b = e (big-endian magnitudes). id: the SM2
+// distinguishing ID (empty otherwise).
 napi_value VerifyPartsAsync(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  if (!GetArgs(env, info, 6, argv)) return nullptr;
+  napi_value argv[7];
+  if (!GetArgs(env, info, 7, argv)) return nullptr;
   char group[32] = {0}, digest[32] = {0};
   size_t group_len = 0, digest_len = 0;
   if (napi_get_value_string_utf8(env, argv[0], group, sizeof(group), &group_len) != napi_ok ||
@@ -750,6 +753,9 @@ napi_value VerifyPartsAsync(napi_env env, napi_callback_info info) {
   if (!GetBytes(env, argv[2], "key part b", &b, &b_len)) return nullptr;
   if (!GetBytes(env, argv[4], "message", &msg, &msg_len)) return nullptr;
   if (!GetBytes(env, argv[5], "signature", &sig, &sig_len)) return nullptr;
+  const uint8_t* id = nullptr;
+  size_t id_len = 0;
+  if (!GetId(env, argv[6], &id, &id_len)) return nullptr;
   if (a_len == 0 || a_len > 2048 || b_len > 2048 || (group_len == 0 && b_len == 0)) {
     Throw(env, "ERR_SM2_KEY", "verify: key parts are empty or too large");
     return nullptr;
@@ -762,6 +768,7 @@ napi_value VerifyPartsAsync(napi_env env, napi_callback_info info) {
   job->digest.assign(digest, digest_len);
   job->msg.assign(msg, msg + msg_len);
   job->sig.assign(sig, sig + sig_len);
+  job->id.assign(id, id + id_len);
   return Queue(env, job, "verifyPartsAsync");
 }
 

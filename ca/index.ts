@@ -6,7 +6,7 @@ export { readCsr, type CertificationRequest } from './csr.js';
 export { CrlService, assertCrlKind, type BuiltCrl, type CrlKind, type CrlServiceOptions } from './crl.js';
 export { OcspResponder, OcspStatus, MAX_OCSP_REQUEST_BYTES, type OcspOptions } from './ocsp.js';
 export { fixedPassphrase, checkPassphraseStrength, MIN_PASSPHRASE_LENGTH, type PassphraseSource } from './keys.js';
-export { DEFAULT_PROFILES, getProfile, type Profile } from './profiles.js';
+export { DEFAULT_PROFILES, getProfile, loadProfiles, type Profile } from './profiles.js';
 export { parseName, formatName } from './names.js';
 export { parseSan, formatSan } from './sans.js';
 export { parseSerial, newSerial, type Serial } from './serial.js';

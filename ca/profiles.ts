@@ -2,9 +2,13 @@
 // A profile says what a certificate of its kind may carry; anything that
 // does not fit is refused with the reason.
 
+import { readFileSync } from 'node:fs';
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import YAML from 'yaml';
 import { EgovError } from '../core/index.js';
 import type { KeyDescription } from './algorithms.js';
-import { attributeValues, type DistinguishedName } from './names.js';
+import { attributeValues, NAME_ATTRIBUTES, type DistinguishedName } from './names.js';
 import { OID } from './oids.js';
 import { formatSan, MAX_SANS, type SubjectAltName } from './sans.js';
 
@@ -179,4 +183,71 @@ export function validityFor(profile: Profile, requestedDays: number | undefined)
 
 export function keyUsageFor(profile: Profile, key: KeyDescription): KeyUsageName[] {
   return key.type === 'rsa' ? [...profile.keyUsage, ...(profile.rsaKeyUsage ?? [])] : profile.keyUsage;
+}
+
+// ---------------------------------------------------------------- profiles from a file
+
+const KeyUsageSchema = Type.Union((Object.keys(KEY_USAGE_BITS) as KeyUsageName[]).map((k) => Type.Literal(k)));
+const ExtendedKeyUsageSchema = Type.Union((Object.keys(EXTENDED_KEY_USAGE_OIDS) as ExtendedKeyUsageName[]).map((k) => Type.Literal(k)));
+const SubjectAttributeSchema = Type.Union(Object.keys(NAME_ATTRIBUTES).map((k) => Type.Literal(k)));
+
+export const ProfileSchema = Type.Object(
+  {
+    description: Type.String({ minLength: 1, maxLength: 200 }),
+    keyUsage: Type.Array(KeyUsageSchema, { minItems: 1 }),
+    rsaKeyUsage: Type.Optional(Type.Array(KeyUsageSchema)),
+    extendedKeyUsage: Type.Array(ExtendedKeyUsageSchema),
+    keys: Type.Object(
+      {
+        rsa: Type.Optional(Type.Object({ minBits: Type.Integer({ minimum: 2048, maximum: 8192 }), maxBits: Type.Integer({ minimum: 2048, maximum: 8192 }) }, { additionalProperties: false })),
+        ecCurves: Type.Optional(Type.Array(Type.Union([Type.Literal('P-256'), Type.Literal('P-384')]))),
+        sm2: Type.Optional(Type.Boolean()),
+        ed25519: Type.Optional(Type.Boolean()),
+      },
+      { additionalProperties: false },
+    ),
+    validityDays: Type.Object({ default: Type.Integer({ minimum: 1, maximum: 36500 }), max: Type.Integer({ minimum: 1, maximum: 36500 }) }, { additionalProperties: false }),
+    subject: Type.Object({ required: Type.Array(SubjectAttributeSchema), allowed: Type.Array(SubjectAttributeSchema, { minItems: 1 }) }, { additionalProperties: false }),
+    sans: Type.Object(
+      {
+        types: Type.Array(Type.Union([Type.Literal('dns'), Type.Literal('ip'), Type.Literal('email'), Type.Literal('uri')])),
+        required: Type.Boolean(),
+        max: Type.Integer({ minimum: 0, maximum: MAX_SANS }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * Profiles from a YAML or JSON file: a mapping of name to profile. A name
+ * that exists replaces the built-in profile; a new name adds one. Every
+ * mistake is reported with the profile and key it is in.
+ */
+export function loadProfiles(file: string, base: Record<string, Profile> = DEFAULT_PROFILES): Record<string, Profile> {
+  let parsed: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    parsed = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (error) {
+    throw new EgovError('bad-config', `profiles file ${file} cannot be read: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new EgovError('bad-config', `profiles file ${file}: expected a mapping of profile name to profile`);
+  const profiles: Record<string, Profile> = { ...base };
+  for (const [name, candidate] of Object.entries(parsed)) {
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) throw new EgovError('bad-config', `profiles file ${file}: profile name "${name}" must be lower-case letters, digits and hyphens`);
+    const problem = Value.Errors(ProfileSchema, candidate).First();
+    if (problem) {
+      const key = problem.path.replace(/^\//, '').replace(/\//g, '.') || '(profile)';
+      throw new EgovError('bad-config', `profiles file ${file}: profile "${name}", key "${key}": ${problem.message} (got ${JSON.stringify(problem.value)})`);
+    }
+    const profile = { name, ...(candidate as Omit<Profile, 'name'>) };
+    if (profile.validityDays.default > profile.validityDays.max) throw new EgovError('bad-config', `profiles file ${file}: profile "${name}": validityDays.default is above validityDays.max`);
+    if (profile.keys.rsa && profile.keys.rsa.minBits > profile.keys.rsa.maxBits) throw new EgovError('bad-config', `profiles file ${file}: profile "${name}": keys.rsa.minBits is above maxBits`);
+    const disallowed = profile.subject.required.find((attribute) => !profile.subject.allowed.includes(attribute));
+    if (disallowed) throw new EgovError('bad-config', `profiles file ${file}: profile "${name}": subject attribute ${disallowed} is required but not allowed`);
+    profiles[name] = profile;
+  }
+  return profiles;
 }

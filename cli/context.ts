@@ -3,7 +3,8 @@
 
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { Authority, CrlService, OcspResponder, type Actor, type PassphraseSource } from '../ca/index.js';
+import path from 'node:path';
+import { Authority, CrlService, loadProfiles, OcspResponder, type Actor, type PassphraseSource } from '../ca/index.js';
 import { EgovError, loadConfig, openDatabase, type Config, type Database } from '../core/index.js';
 
 export interface GlobalOptions {
@@ -94,7 +95,14 @@ export interface Suite {
 export async function openSuite(options: GlobalOptions, confirmPassphrase = false, flags: Record<string, unknown> = {}): Promise<Suite> {
   const config = resolveConfig(options, flags);
   const database = await openDatabase({ dataDir: config.dataDir, url: config.database.url });
-  const authority = new Authority({ database, publicUrl: config.server.publicUrl, passphrase: passphraseSource(options, confirmPassphrase), ocspSigner: config.ca.ocspSigner });
+  const profiles = config.ca.profilesFile ? loadProfiles(path.resolve(config.ca.profilesFile)) : undefined;
+  const authority = new Authority({
+    database,
+    publicUrl: config.server.publicUrl,
+    passphrase: passphraseSource(options, confirmPassphrase),
+    ocspSigner: config.ca.ocspSigner,
+    ...(profiles ? { profiles } : {}),
+  });
   const crls = new CrlService(authority, {
     validityHours: config.ca.crlValidityHours,
     intervalSeconds: config.ca.crlIntervalSeconds,

@@ -8,8 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { BackupService } from '../backup/index.js';
 import { loadConfig } from '../core/index.js';
-import { cliActor, openSuite, type GlobalOptions } from './context.js';
+import { cliActor, openSuite, passphraseSource, type GlobalOptions } from './context.js';
 import { startServer } from './serve.js';
 
 const DEMO_HIERARCHIES = [
@@ -26,7 +27,8 @@ export async function startDemo(options: GlobalOptions, listen: { port?: number;
     writeFileSync(passphraseFile, randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
     say(`demo: CA key passphrase written to ${passphraseFile} (demo only; see README for production)`);
   }
-  const suite = await openSuite({ ...options, passphraseFile: process.env.EGOV_OPS_CA_PASSPHRASE && !options.passphraseFile ? undefined : passphraseFile });
+  const suiteOptions = { ...options, passphraseFile: process.env.EGOV_OPS_CA_PASSPHRASE && !options.passphraseFile ? undefined : passphraseFile };
+  const suite = await openSuite(suiteOptions);
   const existing = new Set((await suite.authority.listHierarchies()).map((h) => h.name));
   for (const hierarchy of DEMO_HIERARCHIES) {
     if (existing.has(hierarchy.name)) continue;
@@ -34,6 +36,12 @@ export async function startDemo(options: GlobalOptions, listen: { port?: number;
     say(`demo: created hierarchy ${summary.name} (${summary.algorithm}): ${summary.root.subject}`);
   }
   const { address } = await startServer(suite, { ...listen, announce: say });
+  // A first backup of the suite's own stores to the default same-city repository, in the background.
+  const backups = new BackupService({ config: suite.config, database: suite.database, caPassphrase: passphraseSource(suiteOptions), actor: { actor: 'system', source: 'demo' } });
+  backups
+    .run()
+    .then((results) => results.forEach((r) => say(`demo: backup ${r.plan} -> ${r.target}: ${r.status}${r.snapshotId ? `, snapshot ${r.snapshotId.slice(0, 8)}` : ''} (egov-ops backup status, egov-ops backup drill)`)))
+    .catch((error: Error) => say(`demo: first backup not made: ${error.message}`));
   say(`egov-ops demo serving on ${address}`);
   say(`  CA certificates  ${address}/ca/city-sm2.crt   ${address}/ca/city-ecdsa-chain.pem`);
   say(`  CRLs             ${address}/crl/city-sm2.crl  ${address}/crl/city-sm2-delta.crl`);

@@ -15,6 +15,7 @@ import { asEgovError, EgovError, exitCodes, verifyAuditLog, listAudit } from '..
 import { cliActor, openSuite, type GlobalOptions, type Suite } from './context.js';
 import { startServer } from './serve.js';
 import { startDemo } from './demo.js';
+import { registerBackupCommands } from './backup.js';
 
 const program = new Command();
 program
@@ -326,6 +327,8 @@ program
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+
+registerBackupCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const egov = asEgovError(error);

@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { BackupScheduler, BackupService } from '../backup/index.js';
 import { caRoutes } from '../ca/index.js';
 import { createLogger, createServer } from '../core/index.js';
 import type { Suite } from './context.js';
@@ -28,7 +29,15 @@ export async function startServer(suite: Suite, options: { port?: number; host?:
   await app.register(caRoutes, { authority: suite.authority, crls: suite.crls, ocsp: suite.ocsp });
   suite.crls.start();
   const stopWatching = suite.authority.watchStatusChanges();
-  app.addHook('onClose', async () => stopWatching());
+  // Backups on each target's schedule; failures are recorded by the service.
+  const backups = new BackupScheduler(new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'scheduler' } }), {
+    log: (line, fields) => logger.info(fields ?? {}, line),
+  });
+  backups.start();
+  app.addHook('onClose', async () => {
+    stopWatching();
+    backups.stop();
+  });
   const address = await app.listen({ port: options.port ?? suite.config.server.port, host: options.host ?? suite.config.server.host });
   return { app, address };
 }

@@ -149,6 +149,8 @@ export const ConfigSchema = Type.Object(
         ocspValiditySeconds: Type.Integer({ minimum: 60, maximum: 7 * 86400 }),
         /** Who signs OCSP answers: the delegated responder certificate, or the issuing CA key itself. */
         ocspSigner: Type.Union([Type.Literal('delegated'), Type.Literal('issuer')]),
+        /** YAML or JSON file of certificate profiles that replace or add to the built-in ones. */
+        profilesFile: Type.Optional(Type.String({ minLength: 1 })),
       },
       { additionalProperties: false },
     ),

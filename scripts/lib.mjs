@@ -37,27 +37,36 @@ export function build() {
 
 const have = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 
-/** The Debian packages the tests use as real peers. */
-export const TEST_PACKAGES = { openssl: 'openssl', initdb: 'postgresql' };
 
 function postgresPresent() {
   return have('initdb') || spawnSync('sh', ['-c', 'ls /usr/lib/postgresql/*/bin/initdb'], { stdio: 'ignore' }).status === 0;
 }
 
-export function ensureSystemPackages() {
-  const missing = [];
-  if (!have('openssl')) missing.push('openssl');
-  if (!postgresPresent()) missing.push('postgresql');
-  if (missing.length === 0) return;
+/** What the tests run against, as command → Debian package. */
+const TEST_PEERS = [
+  ['openssl', 'openssl', have],
+  ['initdb', 'postgresql', postgresPresent],
+  ['restic', 'restic', have],
+  ['sshd', 'openssh-server', () => have('/usr/sbin/sshd') || have('sshd')],
+];
+
+/** Installs the missing Debian packages when root; otherwise says which are missing. `required`: stop when they cannot be had. */
+export function ensureSystemPackages(peers = TEST_PEERS, required = true) {
+  const missing = peers.filter(([command, , present]) => !present(command)).map(([, pkg]) => pkg);
+  if (missing.length === 0) return true;
   if (process.getuid?.() === 0 && have('apt-get')) {
     process.stderr.write(`installing Debian packages: ${missing.join(' ')}\n`);
     run('apt-get', ['update', '-q']);
-    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    return;
+    run('apt-get', ['install', '-y', '-q', '-o', 'DPkg::Lock::Timeout=300', '--no-install-recommends', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    return true;
   }
-  process.stderr.write(`the tests need these Debian packages: ${missing.join(' ')}\n  sudo apt-get install -y ${missing.join(' ')}\n`);
-  process.exit(1);
+  process.stderr.write(`${required ? 'needed' : 'recommended'}: Debian packages ${missing.join(' ')}\n  sudo apt-get install -y ${missing.join(' ')}\n`);
+  if (required) process.exit(1);
+  return false;
 }
+
+/** For `npm start`: restic makes the demo's first backup. */
+export const RUN_PEERS = [['restic', 'restic', have]];
 
 export function nodeVersionOk() {
   const major = Number(process.versions.node.split('.')[0]);

@@ -2,8 +2,9 @@
 // (SQLite, demo hierarchies). Extra arguments go to `egov-ops serve`.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { build, ensureDependencies, nodeVersionOk, root } from './lib.mjs';
+import { build, ensureDependencies, ensureSystemPackages, nodeVersionOk, root, RUN_PEERS } from './lib.mjs';
 nodeVersionOk();
+ensureSystemPackages(RUN_PEERS, false);
 ensureDependencies();
 build();
 const child = spawn(process.execPath, [path.join(root, 'dist/cli/main.js'), 'serve', '--demo', ...process.argv.slice(2)], { stdio: 'inherit' });

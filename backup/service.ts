@@ -1,0 +1,696 @@
+// The backup service: runs plans to targets, applies retention, drills
+// restores, restores for real, and reports status with the DR level. Every
+// run and drill is recorded in the suite's database and the audit log.
+
+import { spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import BetterSqlite from 'better-sqlite3';
+import { Authority, readCertificate, toPem, type Actor, type PassphraseSource } from '../ca/index.js';
+import { appendAudit, EgovError, openDatabase, recordAudit, verifyAuditLog, type BackupRunTable, type Config, type Database } from '../core/index.js';
+import { assessDrLevel, type DrAssessment, type DrEvidence } from './dr-levels.js';
+import { checkPlanPaths, getPlan, getTarget, loadBackupSettings, type BackupPlan, type BackupSettings, type BackupTarget } from './plans.js';
+import { parseBackupProgress, parseBackupSummary, ResticRepository, resticError, resticMessage, retentionArgs, type BackupProgress, type ResticSnapshot } from './restic.js';
+import { MANIFEST_NAME, sha256File, stagePlan, takeStagingLock, walkFiles, type Manifest } from './sources.js';
+
+export interface BackupServiceOptions {
+  config: Config;
+  database: Database;
+  /** The CA key passphrase: a drill checks that the restored CA keys decrypt and sign. */
+  caPassphrase?: PassphraseSource;
+  /** The config file in use (saved with the stores). */
+  configFile?: string;
+  actor?: Actor;
+  /** The restic binary (default restic on PATH). */
+  resticBinary?: string;
+  now?: () => Date;
+}
+
+export interface RunResult {
+  plan: string;
+  target: string;
+  ok: boolean;
+  status: BackupRunTable['status'];
+  startedAt: string;
+  endedAt: string;
+  snapshotId: string | null;
+  filesNew: number | null;
+  filesChanged: number | null;
+  filesTotal: number | null;
+  bytesAdded: number | null;
+  bytesTotal: number | null;
+  resticExitCode: number | null;
+  message: string;
+  repositoryCreated: boolean;
+  retention?: { ok: boolean; message: string; resticExitCode: number | null };
+}
+
+export interface DrillCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  skipped?: boolean;
+  seconds?: number;
+}
+
+export interface DrillResult {
+  ok: boolean;
+  plan: string;
+  target: string;
+  snapshot: string | null;
+  snapshotTime: string | null;
+  startedAt: string;
+  endedAt: string;
+  rtoSeconds: number | null;
+  rpoSeconds: number | null;
+  restoreSeconds: number | null;
+  verifySeconds: number | null;
+  checks: DrillCheck[];
+}
+
+export interface RestoreResult {
+  snapshot: string;
+  target: string;
+  to: string;
+  dryRun: boolean;
+  files: number;
+  bytes: number;
+  list?: Array<{ path: string; size: number }>;
+  seconds: number;
+}
+
+export interface TargetStatus {
+  target: string;
+  kind: 'same-city' | 'remote';
+  repository: string;
+  offsite: boolean;
+  schedule: string;
+  nextRun: string;
+  retention: Record<string, number | undefined>;
+  objectives: { rpoHours: number; rtoHours: number };
+  lastRun: Omit<RunResult, 'repositoryCreated' | 'retention' | 'ok'> | null;
+  lastSuccess: { at: string; snapshotId: string | null } | null;
+  lastDrill: { at: string; ok: boolean; snapshot: string | null; rtoSeconds: number | null; rpoSeconds: number | null; failedChecks: string[] } | null;
+  /** Current exposure: hours since the last successful backup. */
+  rpoHoursNow: number | null;
+  rpoMet: boolean | null;
+  /** RTO achieved by the last passing drill, against the objective. */
+  rtoHoursAchieved: number | null;
+  rtoMet: boolean | null;
+  drLevel: DrAssessment;
+}
+
+export interface StatusReport {
+  generatedAt: string;
+  defaultPlan: boolean;
+  targets: TargetStatus[];
+  /** The level the best evidence across all targets supports. */
+  drLevel: DrAssessment;
+}
+
+const seconds = (from: number) => Math.round((performance.now() - from) / 10) / 100;
+
+function exists(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export class BackupService {
+  readonly settings: BackupSettings;
+  /** 'run' (RunResult) and 'drill' (DrillResult) after each is recorded; a monitor alerts on ok: false. */
+  readonly events = new EventEmitter();
+  private readonly database: Database;
+  private readonly actor: Actor;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: BackupServiceOptions) {
+    this.settings = loadBackupSettings(options.config);
+    this.database = options.database;
+    this.actor = options.actor ?? { actor: 'system', source: 'backup' };
+    this.now = options.now ?? (() => new Date());
+  }
+
+  repository(target: BackupTarget): ResticRepository {
+    return new ResticRepository(target, { workDir: this.settings.workDir, ...(this.options.resticBinary ? { binary: this.options.resticBinary } : {}) });
+  }
+
+  /** Which (plan, target) pairs a run covers. */
+  pairs(planName?: string, targetName?: string): Array<{ plan: BackupPlan; target: BackupTarget }> {
+    const plans = planName ? [getPlan(this.settings, planName)] : [...this.settings.plans.values()];
+    if (targetName) getTarget(this.settings, targetName);
+    const pairs = plans.flatMap((plan) => plan.targets.filter((t) => !targetName || t === targetName).map((t) => ({ plan, target: getTarget(this.settings, t) })));
+    if (!pairs.length) throw new EgovError('not-found', `plan${planName ? ` "${planName}"` : 's'} do not go to target "${targetName}"`);
+    return pairs;
+  }
+
+  private async record(row: Omit<BackupRunTable, 'id'>, action: string, detail: Record<string, unknown>): Promise<void> {
+    await this.database.write(async (tx) => {
+      await tx.insertInto('backup_run').values(row).execute();
+      await appendAudit(tx, {
+        ...this.actor,
+        action,
+        object: `backup:${row.plan}/target:${row.target}`,
+        outcome: row.status === 'failure' ? 'failure' : 'success',
+        detail,
+      });
+    });
+  }
+
+  /** Backs up every plan to every target it names (or the ones asked for); each pair recorded. */
+  async run(request: { plan?: string; target?: string; onProgress?: (p: BackupProgress & { plan: string; target: string }) => void } = {}): Promise<RunResult[]> {
+    const pairs = this.pairs(request.plan, request.target);
+    // Bad input first, before anything is written anywhere.
+    for (const { plan } of pairs) checkPlanPaths(plan);
+    const results: RunResult[] = [];
+    for (const { plan, target } of pairs) results.push(await this.runOne(plan, target, request.onProgress));
+    return results;
+  }
+
+  private async runOne(plan: BackupPlan, target: BackupTarget, onProgress?: (p: BackupProgress & { plan: string; target: string }) => void): Promise<RunResult> {
+    const started = this.now();
+    const repo = this.repository(target);
+    // The password check (file/env) is input validation: refuse before anything runs.
+    repo.environment();
+    const base = { plan: plan.name, target: target.name, startedAt: started.toISOString() };
+    const fail = async (error: unknown, exitCode: number | null, manifest: Manifest | null): Promise<never> => {
+      const egov = error instanceof EgovError ? error : new EgovError('internal', (error as Error).message);
+      const resticExitCode = (egov.details?.resticExitCode as number | undefined) ?? exitCode;
+      const row: Omit<BackupRunTable, 'id'> = {
+        kind: 'backup',
+        plan: plan.name,
+        target: target.name,
+        started_at: base.startedAt,
+        ended_at: this.now().toISOString(),
+        status: 'failure',
+        snapshot_id: null,
+        files_new: null,
+        files_changed: null,
+        files_total: null,
+        bytes_added: null,
+        bytes_total: null,
+        restic_exit_code: resticExitCode ?? null,
+        message: egov.message,
+        manifest: manifest ? JSON.stringify(manifest) : null,
+      };
+      await this.record(row, 'backup.run', { code: egov.code, problem: egov.details?.problem ?? null, resticExitCode: resticExitCode ?? null, reason: egov.message });
+      this.events.emit('run', { ...base, ok: false, status: 'failure', endedAt: row.ended_at, message: egov.message, resticExitCode: resticExitCode ?? null });
+      throw egov;
+    };
+
+    let created = false;
+    try {
+      created = (await repo.openOrInit()).created;
+    } catch (error) {
+      return fail(error, null, null);
+    }
+    const stagingDir = path.join(this.settings.workDir, 'staging', plan.name);
+    let release: (() => void) | undefined;
+    let manifest: Manifest | null = null;
+    try {
+      release = takeStagingLock(path.join(this.settings.workDir, 'staging', `${plan.name}.lock`), plan.name);
+      manifest = await stagePlan({ plan, config: this.options.config, database: this.database, configFile: this.options.configFile, stagingDir, now: started });
+    } catch (error) {
+      release?.();
+      return fail(error, null, manifest);
+    }
+    try {
+      const args = ['backup', '--json', '--tag', `egov-ops,plan:${plan.name}`, ...plan.exclude.flatMap((e) => ['--exclude', e]), stagingDir, ...plan.paths];
+      const result = await repo.run(args, {
+        onMessage: (message) => {
+          const progress = parseBackupProgress(message);
+          if (progress && onProgress) onProgress({ ...progress, plan: plan.name, target: target.name });
+        },
+      });
+      const summary = parseBackupSummary(result.messages);
+      // restic 3: the snapshot was made but some files could not be read.
+      if ((result.code !== 0 && result.code !== 3) || !summary?.snapshotId) {
+        return fail(result.code !== 0 ? resticError('backup', target, result) : new EgovError('internal', `backup on target "${target.name}": restic exited 0 without a summary`), result.code, manifest);
+      }
+      // restic 0.14 reports the short ID: record the full one.
+      try {
+        const full = JSON.parse((await repo.run(['snapshots', '--json', '--no-lock', summary.snapshotId])).stdout.trim() || '[]') as Array<{ id?: string }>;
+        if (full[0]?.id) summary.snapshotId = full[0].id;
+      } catch {
+        /* keep the short ID */
+      }
+      const status: BackupRunTable['status'] = result.code === 3 ? 'partial' : 'success';
+      const message = status === 'partial' ? `snapshot ${summary.snapshotId.slice(0, 8)} made, but some files could not be read: ${resticMessage(result.stderr)}` : `snapshot ${summary.snapshotId.slice(0, 8)}: ${summary.filesTotal} files, ${summary.bytesTotal} bytes read, ${summary.bytesAdded} bytes added to the repository`;
+      const row: Omit<BackupRunTable, 'id'> = {
+        kind: 'backup',
+        plan: plan.name,
+        target: target.name,
+        started_at: base.startedAt,
+        ended_at: this.now().toISOString(),
+        status,
+        snapshot_id: summary.snapshotId,
+        files_new: summary.filesNew,
+        files_changed: summary.filesChanged,
+        files_total: summary.filesTotal,
+        bytes_added: summary.bytesAdded,
+        bytes_total: summary.bytesTotal,
+        restic_exit_code: result.code,
+        message,
+        manifest: JSON.stringify(manifest),
+      };
+      await this.record(row, 'backup.run', { snapshotId: summary.snapshotId, filesTotal: summary.filesTotal, bytesAdded: summary.bytesAdded, bytesTotal: summary.bytesTotal, resticExitCode: result.code, repositoryCreated: created });
+      const runResult: RunResult = {
+        ...base,
+        ok: true,
+        status,
+        endedAt: row.ended_at,
+        snapshotId: summary.snapshotId,
+        filesNew: summary.filesNew,
+        filesChanged: summary.filesChanged,
+        filesTotal: summary.filesTotal,
+        bytesAdded: summary.bytesAdded,
+        bytesTotal: summary.bytesTotal,
+        resticExitCode: result.code,
+        message,
+        repositoryCreated: created,
+      };
+      runResult.retention = await this.forget(plan, target);
+      this.events.emit('run', runResult);
+      return runResult;
+    } finally {
+      release?.();
+    }
+  }
+
+  /** restic forget --prune with the target's keep-* rules, for one plan's snapshots. */
+  async forget(plan: BackupPlan, target: BackupTarget): Promise<{ ok: boolean; message: string; resticExitCode: number | null }> {
+    const started = this.now().toISOString();
+    const keep = retentionArgs(target.retention);
+    const result = await this.repository(target).run(['forget', '--json', '--prune', '--tag', `egov-ops,plan:${plan.name}`, '--group-by', 'host,tags', ...keep]);
+    let removed = 0;
+    try {
+      const groups = JSON.parse(result.stdout.trim().split('\n').find((l) => l.startsWith('[')) ?? '[]') as Array<{ remove?: unknown[] | null }>;
+      removed = groups.reduce((n, g) => n + (g.remove?.length ?? 0), 0);
+    } catch {
+      /* the count is only for the message */
+    }
+    const ok = result.code === 0;
+    const message = ok ? `retention ${keep.join(' ')}: ${removed} snapshot(s) removed, pruned` : resticError('forget --prune', target, result).message;
+    await this.record(
+      { kind: 'forget', plan: plan.name, target: target.name, started_at: started, ended_at: this.now().toISOString(), status: ok ? 'success' : 'failure', snapshot_id: null, files_new: null, files_changed: null, files_total: null, bytes_added: null, bytes_total: null, restic_exit_code: result.code, message, manifest: null },
+      'backup.forget',
+      { keep: keep.join(' '), removed, resticExitCode: result.code, ...(ok ? {} : { reason: message }) },
+    );
+    return { ok, message, resticExitCode: result.code };
+  }
+
+  /** `restic unlock`, only on an operator's request; restic itself removes only stale locks unless --remove-all. */
+  async unlock(targetName: string, removeAll = false): Promise<{ target: string; message: string }> {
+    const target = getTarget(this.settings, targetName);
+    const started = this.now().toISOString();
+    const result = await this.repository(target).run(['unlock', ...(removeAll ? ['--remove-all'] : [])]);
+    const ok = result.code === 0;
+    const message = ok ? (resticMessage(result.stderr + '\n' + result.stdout).replace(/^restic gave no message$/, '') || 'stale locks removed') : resticError('unlock', target, result).message;
+    await this.record(
+      { kind: 'unlock', plan: '-', target: target.name, started_at: started, ended_at: this.now().toISOString(), status: ok ? 'success' : 'failure', snapshot_id: null, files_new: null, files_changed: null, files_total: null, bytes_added: null, bytes_total: null, restic_exit_code: result.code, message, manifest: null },
+      'backup.unlock',
+      { removeAll, resticExitCode: result.code, message },
+    );
+    if (!ok) throw resticError('unlock', target, result);
+    return { target: target.name, message };
+  }
+
+  async snapshots(targetName: string, planName?: string): Promise<ResticSnapshot[]> {
+    const target = getTarget(this.settings, targetName);
+    return this.repository(target).snapshots(planName ? ['egov-ops', `plan:${planName}`] : ['egov-ops']);
+  }
+
+  // ------------------------------------------------------------ restore
+
+  async restore(request: { snapshot: string; to: string; target?: string; dryRun?: boolean; force?: boolean }): Promise<RestoreResult> {
+    const target = getTarget(this.settings, request.target ?? [...this.settings.targets.keys()][0]!);
+    if (!/^([0-9a-f]{8,64}|latest)$/.test(request.snapshot)) throw new EgovError('bad-request', `snapshot "${request.snapshot}" is not a snapshot ID (8-64 hex digits) or "latest"`);
+    const to = path.resolve(request.to);
+    if (!request.dryRun && exists(to) && readdirSync(to).length > 0 && !request.force) {
+      throw new EgovError('conflict', `restore target ${to} is not empty; restore into an empty directory, or give --force to write over what is there`, { to });
+    }
+    if (existsSync(to) && !exists(to)) throw new EgovError('bad-request', `restore target ${to} exists and is not a directory`);
+    const repo = this.repository(target);
+    const started = performance.now();
+    const files = (await repo.listFiles(request.snapshot)).filter((f) => f.type === 'file');
+    const bytes = files.reduce((n, f) => n + f.size, 0);
+    if (request.dryRun) return { snapshot: request.snapshot, target: target.name, to, dryRun: true, files: files.length, bytes, list: files.map((f) => ({ path: path.join(to, f.path), size: f.size })), seconds: seconds(started) };
+    mkdirSync(to, { recursive: true, mode: 0o700 });
+    const result = await repo.run(['restore', request.snapshot, '--target', to, '--verify']);
+    const object = `backup:snapshot:${request.snapshot}/target:${target.name}`;
+    if (result.code !== 0) {
+      const error = resticError('restore', target, result);
+      await recordAudit(this.database, { ...this.actor, action: 'backup.restore', object, outcome: 'failure', detail: { to, resticExitCode: result.code, reason: error.message } });
+      throw error;
+    }
+    await recordAudit(this.database, { ...this.actor, action: 'backup.restore', object, outcome: 'success', detail: { to, files: files.length, bytes } });
+    return { snapshot: request.snapshot, target: target.name, to, dryRun: false, files: files.length, bytes, seconds: seconds(started) };
+  }
+
+  // ------------------------------------------------------------ drills
+
+  async drill(request: { target?: string; plan?: string; keepScratch?: boolean } = {}): Promise<DrillResult> {
+    const target = getTarget(this.settings, request.target ?? [...this.settings.targets.keys()][0]!);
+    const plan = request.plan ? getPlan(this.settings, request.plan) : [...this.settings.plans.values()].find((p) => p.targets.includes(target.name));
+    if (!plan) throw new EgovError('not-found', `no plan goes to target "${target.name}"`);
+    const startedAt = this.now();
+    const checks: DrillCheck[] = [];
+    const repo = this.repository(target);
+    let snapshot: ResticSnapshot | undefined;
+    let restoreSeconds: number | null = null;
+    let verifySeconds: number | null = null;
+    const scratchRoot = path.join(this.settings.workDir, 'drills');
+    mkdirSync(scratchRoot, { recursive: true, mode: 0o700 });
+    const scratch = mkdtempSync(path.join(scratchRoot, `${target.name}-`));
+    try {
+      try {
+        const snapshots = await repo.snapshots(['egov-ops', `plan:${plan.name}`]);
+        snapshot = snapshots.at(-1);
+        checks.push(snapshot ? { name: 'snapshot', ok: true, detail: `latest snapshot ${snapshot.shortId} of plan ${plan.name}, taken ${snapshot.time}` } : { name: 'snapshot', ok: false, detail: `no snapshot of plan ${plan.name} on target ${target.name}: run \`egov-ops backup run\` first` });
+      } catch (error) {
+        checks.push({ name: 'snapshot', ok: false, detail: (error as Error).message });
+      }
+      if (snapshot) {
+        const snap = snapshot;
+        // 1. The repository itself: structure, and the data (all of it for small repositories).
+        const checkStart = performance.now();
+        const readData = await this.readDataFlag(target, plan);
+        const check = await repo.run(['check', readData]);
+        checks.push({
+          name: 'restic-check',
+          ok: check.code === 0,
+          detail: check.code === 0 ? `restic check ${readData}: no errors found` : `restic check ${readData} found errors (restic exit ${check.code}): ${resticMessage(check.stderr + '\n' + check.stdout)}`,
+          seconds: seconds(checkStart),
+        });
+        // 2. Restore (restic re-reads every restored file against the snapshot's blob hashes with --verify).
+        const restoreStart = performance.now();
+        const restoreDir = path.join(scratch, 'restore');
+        mkdirSync(restoreDir);
+        const restore = await repo.run(['restore', snap.id, '--target', restoreDir, '--verify']);
+        restoreSeconds = seconds(restoreStart);
+        checks.push({
+          name: 'restore',
+          ok: restore.code === 0 && !/error|fail/i.test(restore.stderr),
+          detail: restore.code === 0 && !/error|fail/i.test(restore.stderr) ? `restored into a scratch directory and verified by restic in ${restoreSeconds} s` : `restore failed (restic exit ${restore.code}): ${resticMessage(restore.stderr + '\n' + restore.stdout)}`,
+          seconds: restoreSeconds,
+        });
+        const verifyStart = performance.now();
+        checks.push(await this.checkFileList(repo, snap, restoreDir));
+        const manifest = await this.manifestFor(snap, restoreDir);
+        checks.push(await this.checkHashes(manifest, restoreDir));
+        const dbCheck = await this.checkDatabase(manifest, restoreDir, scratch);
+        checks.push(...dbCheck);
+        verifySeconds = seconds(verifyStart);
+      }
+    } finally {
+      if (!request.keepScratch) rmSync(scratch, { recursive: true, force: true });
+    }
+    const endedAt = this.now();
+    const ok = checks.every((c) => c.ok);
+    const rpoSeconds = snapshot ? Math.max(0, Math.round((startedAt.getTime() - Date.parse(snapshot.time)) / 1000)) : null;
+    const rtoSeconds = restoreSeconds !== null && verifySeconds !== null ? Math.round((restoreSeconds + verifySeconds) * 100) / 100 : null;
+    const result: DrillResult = {
+      ok,
+      plan: plan.name,
+      target: target.name,
+      snapshot: snapshot?.id ?? null,
+      snapshotTime: snapshot?.time ?? null,
+      startedAt: startedAt.toISOString(),
+      endedAt: endedAt.toISOString(),
+      rtoSeconds,
+      rpoSeconds,
+      restoreSeconds,
+      verifySeconds,
+      checks,
+    };
+    await this.database.write(async (tx) => {
+      await tx
+        .insertInto('backup_drill')
+        .values({
+          plan: plan.name,
+          target: target.name,
+          snapshot_id: result.snapshot,
+          snapshot_time: result.snapshotTime,
+          started_at: result.startedAt,
+          ended_at: result.endedAt,
+          ok: ok ? 1 : 0,
+          rto_seconds: rtoSeconds,
+          rpo_seconds: rpoSeconds,
+          restore_seconds: restoreSeconds,
+          verify_seconds: verifySeconds,
+          checks: JSON.stringify(checks),
+        })
+        .execute();
+      await appendAudit(tx, {
+        ...this.actor,
+        action: 'backup.drill',
+        object: `backup:${plan.name}/target:${target.name}`,
+        outcome: ok ? 'success' : 'failure',
+        detail: { snapshot: result.snapshot, rtoSeconds, rpoSeconds, failedChecks: checks.filter((c) => !c.ok).map((c) => c.name) },
+      });
+    });
+    this.events.emit('drill', result);
+    return result;
+  }
+
+  private async readDataFlag(target: BackupTarget, plan: BackupPlan): Promise<string> {
+    const last = await this.database.db
+      .selectFrom('backup_run')
+      .select('bytes_total')
+      .where('target', '=', target.name)
+      .where('plan', '=', plan.name)
+      .where('kind', '=', 'backup')
+      .where('status', '!=', 'failure')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const bytes = Number(last?.bytes_total ?? 0);
+    return bytes <= this.settings.drill.readAllDataUpToMiB * 1024 * 1024 ? '--read-data' : `--read-data-subset=${this.settings.drill.readDataSubset}`;
+  }
+
+  private async checkFileList(repo: ResticRepository, snap: ResticSnapshot, restoreDir: string): Promise<DrillCheck> {
+    try {
+      const files = (await repo.listFiles(snap.id)).filter((f) => f.type === 'file');
+      const problems: string[] = [];
+      for (const f of files) {
+        const restored = path.join(restoreDir, f.path);
+        let size: number;
+        try {
+          size = statSync(restored).size;
+        } catch {
+          problems.push(`${f.path} missing`);
+          continue;
+        }
+        if (size !== f.size) problems.push(`${f.path} is ${size} bytes, the snapshot says ${f.size}`);
+      }
+      return problems.length
+        ? { name: 'file-list', ok: false, detail: `${problems.length} of ${files.length} files differ from the snapshot listing: ${problems.slice(0, 5).join('; ')}` }
+        : { name: 'file-list', ok: true, detail: `all ${files.length} files of the snapshot listing restored with their sizes` };
+    } catch (error) {
+      return { name: 'file-list', ok: false, detail: (error as Error).message };
+    }
+  }
+
+  /** The manifest recorded when the snapshot was made (the database), else the one inside the snapshot. */
+  private async manifestFor(snap: ResticSnapshot, restoreDir: string): Promise<{ manifest: Manifest | null; source: string }> {
+    const row = await this.database.db.selectFrom('backup_run').select('manifest').where('snapshot_id', '=', snap.id).executeTakeFirst();
+    if (row?.manifest) return { manifest: JSON.parse(row.manifest) as Manifest, source: 'the run record' };
+    for (const p of snap.paths) {
+      const file = path.join(restoreDir, p, MANIFEST_NAME);
+      if (existsSync(file)) {
+        try {
+          return { manifest: JSON.parse(readFileSync(file, 'utf8')) as Manifest, source: 'the manifest inside the snapshot (no run record here)' };
+        } catch {
+          /* fall through */
+        }
+      }
+    }
+    return { manifest: null, source: 'none' };
+  }
+
+  private async checkHashes({ manifest, source }: { manifest: Manifest | null; source: string }, restoreDir: string): Promise<DrillCheck> {
+    if (!manifest) return { name: 'file-hashes', ok: false, detail: 'no manifest of the saved files: neither a run record for this snapshot nor a manifest inside it' };
+    const base = path.join(restoreDir, manifest.stagingDir);
+    const bad: string[] = [];
+    const entries = Object.entries(manifest.files);
+    for (const [rel, expected] of entries) {
+      const file = path.join(base, rel);
+      if (!existsSync(file)) {
+        bad.push(`${rel} missing`);
+        continue;
+      }
+      const actual = await sha256File(file);
+      if (actual !== expected.sha256) bad.push(`${rel} sha256 ${actual.slice(0, 12)}… expected ${expected.sha256.slice(0, 12)}…`);
+    }
+    return bad.length
+      ? { name: 'file-hashes', ok: false, detail: `${bad.length} of ${entries.length} saved files do not match the SHA-256 recorded at backup time (from ${source}): ${bad.slice(0, 5).join('; ')}` }
+      : { name: 'file-hashes', ok: true, detail: `${entries.length} saved files match the SHA-256 recorded at backup time (from ${source})` };
+  }
+
+  private async checkDatabase({ manifest }: { manifest: Manifest | null }, restoreDir: string, scratch: string): Promise<DrillCheck[]> {
+    if (!manifest?.database) return [{ name: 'database-integrity', ok: true, skipped: true, detail: 'the plan does not save the suite database' }];
+    const file = path.join(restoreDir, manifest.stagingDir, manifest.database.file);
+    if (!existsSync(file)) return [{ name: 'database-integrity', ok: false, detail: `the restored database ${manifest.database.file} is missing` }];
+    if (manifest.database.dialect === 'postgres') {
+      const list = spawnSync('pg_restore', ['--list', file], { encoding: 'utf8' });
+      return [
+        list.status === 0
+          ? { name: 'database-integrity', ok: true, detail: `pg_restore --list reads the dump (${list.stdout.split('\n').filter((l) => l && !l.startsWith(';')).length} entries)` }
+          : { name: 'database-integrity', ok: false, detail: `pg_restore --list cannot read the dump: ${(list.stderr || String(list.error)).trim().slice(0, 500)}` },
+        { name: 'ca-keys', ok: true, skipped: true, detail: 'not checked: a PostgreSQL dump needs a scratch server to load into' },
+      ];
+    }
+    const out: DrillCheck[] = [];
+    try {
+      const handle = new BetterSqlite(file, { readonly: true, fileMustExist: true });
+      try {
+        const rows = handle.pragma('integrity_check') as Array<{ integrity_check: string }>;
+        const result = rows.map((r) => r.integrity_check).join('; ');
+        out.push(result === 'ok' ? { name: 'database-integrity', ok: true, detail: 'the restored SQLite database opens and PRAGMA integrity_check says ok' } : { name: 'database-integrity', ok: false, detail: `PRAGMA integrity_check: ${result.slice(0, 500)}` });
+      } finally {
+        handle.close();
+      }
+    } catch (error) {
+      return [{ name: 'database-integrity', ok: false, detail: `the restored database does not open: ${(error as Error).message}` }];
+    }
+    if (!out[0]!.ok) return out;
+    // Open a copy the way the suite would after a recovery, in a scratch data dir.
+    const dataDir = path.join(scratch, 'recovered');
+    mkdirSync(dataDir, { mode: 0o700 });
+    copyFileSync(file, path.join(dataDir, 'egov-ops.sqlite'));
+    let recovered: Database | undefined;
+    try {
+      recovered = await openDatabase({ dataDir });
+      const audit = await verifyAuditLog(recovered);
+      out.push(audit.ok ? { name: 'audit-chain', ok: true, detail: `the restored audit log's hash chain is intact (${audit.records} records)` } : { name: 'audit-chain', ok: false, detail: `the restored audit log is broken at record ${audit.firstBreak?.id}: ${audit.firstBreak?.reason}` });
+      out.push(await this.checkCaKeys(recovered, scratch));
+    } catch (error) {
+      out.push({ name: 'ca-keys', ok: false, detail: `the restored database cannot be opened by the suite: ${(error as Error).message}` });
+    } finally {
+      await recovered?.close();
+    }
+    return out;
+  }
+
+  /** Each restored hierarchy's issuing key decrypts with the CA passphrase and signs a throwaway certificate that openssl verifies against the restored chain. */
+  private async checkCaKeys(recovered: Database, scratch: string): Promise<DrillCheck> {
+    const rows = await recovered.db.selectFrom('ca_authority').select(['name', 'algorithm', 'root_cert', 'issuing_cert']).orderBy('name').execute();
+    if (!rows.length) return { name: 'ca-keys', ok: true, skipped: true, detail: 'no CA hierarchies in the restored database' };
+    if (!this.options.caPassphrase) return { name: 'ca-keys', ok: false, detail: `${rows.length} CA hierarch${rows.length === 1 ? 'y' : 'ies'} restored but no CA passphrase was given to check the keys (--passphrase-file or EGOV_OPS_CA_PASSPHRASE)` };
+    const authority = new Authority({ database: recovered, publicUrl: this.options.config.server.publicUrl, passphrase: this.options.caPassphrase });
+    const done: string[] = [];
+    for (const row of rows) {
+      try {
+        const { certificate } = await authority.issueWithKeygen(
+          { ca: row.name, profile: 'agent', subject: `/CN=egov-ops restore drill ${randomBytes(4).toString('hex')}`, keyAlgorithm: row.algorithm === 'sm2' ? 'sm2' : 'ecdsa-p256', p12Password: randomBytes(18).toString('base64url'), validityDays: 1 },
+          { actor: 'system', source: 'backup-drill' },
+        );
+        const dir = path.join(scratch, `ca-${row.name}`);
+        mkdirSync(dir, { mode: 0o700 });
+        const root = path.join(dir, 'root.pem');
+        const issuing = path.join(dir, 'issuing.pem');
+        const leaf = path.join(dir, 'leaf.pem');
+        writeFileSync(root, toPem('CERTIFICATE', row.root_cert));
+        writeFileSync(issuing, toPem('CERTIFICATE', row.issuing_cert));
+        writeFileSync(leaf, certificate.certificatePem);
+        // The leaf is signed by the restored issuing certificate's key (the issuer name matches the restored chain).
+        if (Buffer.compare(readCertificate(certificate.der).issuerName, readCertificate(row.issuing_cert).subjectName) !== 0) throw new Error('the test certificate names another issuer');
+        const verify = (args: string[]) => spawnSync('openssl', ['verify', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } });
+        if (row.algorithm === 'sm2') {
+          // openssl 3.0 passes the GM/T 0009 distid only to the leaf (openssl issue 23471): verify each link.
+          const vfy = ['-vfyopt', 'distid:1234567812345678'];
+          for (const [args, what] of [
+            [[...vfy, '-CAfile', root, issuing], 'issuing CA against root'],
+            [[...vfy, '-partial_chain', '-CAfile', issuing, leaf], 'test certificate against issuing CA'],
+          ] as const) {
+            const r = verify([...args]);
+            if (r.status !== 0) throw new Error(`openssl verify (${what}): ${(r.stdout + r.stderr).trim().slice(0, 300)}`);
+          }
+        } else {
+          const r = verify(['-CAfile', root, '-untrusted', issuing, leaf]);
+          if (r.status !== 0) throw new Error(`openssl verify: ${(r.stdout + r.stderr).trim().slice(0, 300)}`);
+        }
+        done.push(`${row.name} (${row.algorithm})`);
+      } catch (error) {
+        return { name: 'ca-keys', ok: false, detail: `CA "${row.name}": the restored issuing key did not decrypt and sign a certificate that verifies against the restored chain: ${(error as Error).message}` };
+      }
+    }
+    return { name: 'ca-keys', ok: true, detail: `restored issuing keys decrypt and sign a test certificate that openssl verifies against the restored chain: ${done.join(', ')}` };
+  }
+
+  // ------------------------------------------------------------ status
+
+  async status(): Promise<StatusReport> {
+    const now = this.now();
+    const targets: TargetStatus[] = [];
+    const evidence: DrEvidence[] = [];
+    for (const target of this.settings.targets.values()) {
+      const lastRun = await this.database.db.selectFrom('backup_run').selectAll().where('target', '=', target.name).where('kind', '=', 'backup').orderBy('id', 'desc').limit(1).executeTakeFirst();
+      const lastSuccess = await this.database.db.selectFrom('backup_run').selectAll().where('target', '=', target.name).where('kind', '=', 'backup').where('status', '!=', 'failure').orderBy('id', 'desc').limit(1).executeTakeFirst();
+      const lastDrill = await this.database.db.selectFrom('backup_drill').selectAll().where('target', '=', target.name).orderBy('id', 'desc').limit(1).executeTakeFirst();
+      const lastPassing = await this.database.db.selectFrom('backup_drill').selectAll().where('target', '=', target.name).where('ok', '=', 1).orderBy('id', 'desc').limit(1).executeTakeFirst();
+      const hours = (iso: string) => (now.getTime() - Date.parse(iso)) / 3600_000;
+      const rpoHoursNow = lastSuccess ? Math.round(hours(lastSuccess.ended_at) * 1000) / 1000 : null;
+      const rtoHoursAchieved = lastPassing?.rto_seconds != null ? Math.round((lastPassing.rto_seconds / 3600) * 10000) / 10000 : null;
+      const e: DrEvidence = {
+        target: target.name,
+        kind: target.kind,
+        offsite: target.offsite,
+        backupAgeHours: rpoHoursNow,
+        runsPerDay: target.schedule.runsPerDay,
+        drillAgeDays: lastPassing ? hours(lastPassing.started_at) / 24 : null,
+        rtoHours: rtoHoursAchieved,
+        rpoHours: lastPassing?.rpo_seconds != null ? lastPassing.rpo_seconds / 3600 : null,
+      };
+      evidence.push(e);
+      targets.push({
+        target: target.name,
+        kind: target.kind,
+        repository: target.repository,
+        offsite: target.offsite,
+        schedule: target.schedule.expression,
+        nextRun: target.schedule.next(now).toISOString(),
+        retention: { ...target.retention },
+        objectives: target.objectives,
+        lastRun: lastRun
+          ? {
+              plan: lastRun.plan,
+              target: lastRun.target,
+              status: lastRun.status,
+              startedAt: lastRun.started_at,
+              endedAt: lastRun.ended_at,
+              snapshotId: lastRun.snapshot_id,
+              filesNew: lastRun.files_new,
+              filesChanged: lastRun.files_changed,
+              filesTotal: lastRun.files_total,
+              bytesAdded: lastRun.bytes_added,
+              bytesTotal: lastRun.bytes_total,
+              resticExitCode: lastRun.restic_exit_code,
+              message: lastRun.message,
+            }
+          : null,
+        lastSuccess: lastSuccess ? { at: lastSuccess.ended_at, snapshotId: lastSuccess.snapshot_id } : null,
+        lastDrill: lastDrill
+          ? {
+              at: lastDrill.started_at,
+              ok: lastDrill.ok === 1,
+              snapshot: lastDrill.snapshot_id,
+              rtoSeconds: lastDrill.rto_seconds,
+              rpoSeconds: lastDrill.rpo_seconds,
+              failedChecks: (JSON.parse(lastDrill.checks) as DrillCheck[]).filter((c) => !c.ok).map((c) => c.name),
+            }
+          : null,
+        rpoHoursNow,
+        rpoMet: rpoHoursNow === null ? null : rpoHoursNow <= target.objectives.rpoHours,
+        rtoHoursAchieved,
+        rtoMet: rtoHoursAchieved === null ? null : rtoHoursAchieved <= target.objectives.rtoHours,
+        drLevel: assessDrLevel([e], this.settings.site),
+      });
+    }
+    return { generatedAt: now.toISOString(), defaultPlan: this.settings.isDefault, targets, drLevel: assessDrLevel(evidence, this.settings.site) };
+  }
+}

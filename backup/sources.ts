@@ -1,0 +1,174 @@
+// What a plan saves, staged before restic runs: the suite's database exported
+// consistently (SQLite's online backup API, or pg_dump for PostgreSQL; never
+// a copy of the live file), its configuration, and the output of each
+// pre-command. A manifest with the SHA-256 of every staged file goes into
+// the snapshot and into the run record, so a drill can check restored files
+// against what was saved.
+
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite from 'better-sqlite3';
+import { EgovError, type Config, type Database } from '../core/index.js';
+import type { BackupPlan, PreCommand } from './plans.js';
+
+export const MANIFEST_NAME = 'egov-ops-manifest.json';
+
+export interface ManifestFile {
+  sha256: string;
+  size: number;
+}
+
+export interface Manifest {
+  plan: string;
+  createdAt: string;
+  /** Absolute path of the staging directory (as restored under a restore target). */
+  stagingDir: string;
+  database?: { dialect: 'sqlite' | 'postgres'; file: string };
+  /** Paths relative to stagingDir. */
+  files: Record<string, ManifestFile>;
+  extraPaths: string[];
+}
+
+export function sha256File(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+export function walkFiles(root: string, base = root): string[] {
+  if (!existsSync(root)) return [];
+  const out: string[] = [];
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    const full = path.join(root, entry.name);
+    if (entry.isDirectory()) out.push(...walkFiles(full, base));
+    else if (entry.isFile()) out.push(path.relative(base, full));
+  }
+  return out.sort();
+}
+
+/** A lock file with our PID: one run of a plan at a time; a lock whose process is gone is ours to take over. */
+export function takeStagingLock(lockFile: string, plan: string): () => void {
+  mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockFile, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockFile, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number(readFileSync(lockFile, 'utf8').trim());
+      let alive = false;
+      try {
+        if (pid) process.kill(pid, 0);
+        alive = Boolean(pid);
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+      if (alive) throw new EgovError('conflict', `plan "${plan}" is already being backed up by process ${pid} on this host; wait for it to finish`);
+      rmSync(lockFile, { force: true });
+    }
+  }
+  throw new EgovError('conflict', `cannot take the staging lock ${lockFile}`);
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+async function exportSqlite(database: Database, dest: string): Promise<void> {
+  // A second, read-only handle on the live file: the online backup API copies
+  // a consistent image page by page while the suite keeps writing.
+  const source = new BetterSqlite(database.location, { readonly: true, fileMustExist: true });
+  try {
+    await source.backup(dest);
+  } finally {
+    source.close();
+  }
+}
+
+function runToFile(command: string, args: string[], dest: string, env: NodeJS.ProcessEnv, timeoutMs: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fd = openSync(dest, 'w', 0o600);
+    const child = spawn(command, args, { env, stdio: ['ignore', fd, 'pipe'] });
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      if (stderr.length < 100_000) stderr += chunk;
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      closeSync(fd);
+      reject(new EgovError('unavailable', `${what} could not start: ${error.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      closeSync(fd);
+      if (code === 0) return resolve();
+      reject(new EgovError('unavailable', `${what} failed (${signal ? `killed by ${signal}${signal === 'SIGTERM' ? ', timed out' : ''}` : `exit ${code}`}): ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`, { exitCode: code }));
+    });
+  });
+}
+
+async function exportPostgres(url: string, dest: string): Promise<void> {
+  // The password goes to pg_dump through PGPASSWORD, never on its command line.
+  const parsed = new URL(url);
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LC_ALL: 'C' };
+  if (parsed.password) {
+    env.PGPASSWORD = decodeURIComponent(parsed.password);
+    parsed.password = '';
+  }
+  await runToFile('pg_dump', ['--format=custom', '--no-owner', `--dbname=${parsed.toString()}`], dest, env, 3600_000, `pg_dump of ${redactUrl(url)}`);
+}
+
+async function runPreCommand(command: PreCommand, dest: string): Promise<void> {
+  await runToFile('/bin/sh', ['-c', command.run], dest, { PATH: process.env.PATH, HOME: process.env.HOME, LC_ALL: 'C' }, command.timeoutSeconds * 1000, `pre-command "${command.name}"`);
+}
+
+export interface StageInput {
+  plan: BackupPlan;
+  config: Config;
+  database: Database;
+  /** The config file the suite was started with, if any. */
+  configFile?: string | undefined;
+  stagingDir: string;
+  now: Date;
+}
+
+/** Fills stagingDir (emptied first) and writes the manifest; returns it. */
+export async function stagePlan(input: StageInput): Promise<Manifest> {
+  const { plan, config, database, stagingDir } = input;
+  rmSync(stagingDir, { recursive: true, force: true });
+  mkdirSync(stagingDir, { recursive: true, mode: 0o700 });
+  const manifest: Manifest = { plan: plan.name, createdAt: input.now.toISOString(), stagingDir, files: {}, extraPaths: plan.paths };
+  if (plan.stores) {
+    mkdirSync(path.join(stagingDir, 'database'), { mode: 0o700 });
+    if (database.dialect === 'sqlite') {
+      await exportSqlite(database, path.join(stagingDir, 'database', 'egov-ops.sqlite'));
+      manifest.database = { dialect: 'sqlite', file: 'database/egov-ops.sqlite' };
+    } else {
+      await exportPostgres(config.database.url!, path.join(stagingDir, 'database', 'egov-ops.pgdump'));
+      manifest.database = { dialect: 'postgres', file: 'database/egov-ops.pgdump' };
+    }
+    mkdirSync(path.join(stagingDir, 'config'), { mode: 0o700 });
+    const effective = { ...config, database: config.database.url ? { url: redactUrl(config.database.url) } : {} };
+    writeFileSync(path.join(stagingDir, 'config', 'effective-config.json'), JSON.stringify(effective, null, 2) + '\n', { mode: 0o600 });
+    const configFile = input.configFile ?? (existsSync(path.join(config.dataDir, 'config.yaml')) ? path.join(config.dataDir, 'config.yaml') : undefined);
+    if (configFile && existsSync(configFile)) writeFileSync(path.join(stagingDir, 'config', path.basename(configFile)), readFileSync(configFile), { mode: 0o600 });
+  }
+  if (plan.commands.length) mkdirSync(path.join(stagingDir, 'dumps'), { mode: 0o700 });
+  for (const command of plan.commands) await runPreCommand(command, path.join(stagingDir, 'dumps', `${command.name}.out`));
+  for (const rel of walkFiles(stagingDir)) {
+    const full = path.join(stagingDir, rel);
+    manifest.files[rel] = { sha256: await sha256File(full), size: statSync(full).size };
+  }
+  writeFileSync(path.join(stagingDir, MANIFEST_NAME), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
+  return manifest;
+}

@@ -3,10 +3,10 @@
 // certificate row and its audit record are written in one transaction.
 
 import { EventEmitter } from 'node:events';
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, hash as oneShotHash, type KeyObject } from 'node:crypto';
 import { appendAudit, EgovError, recordAudit, runReusable, type AuditEvent, type CaAuthorityTable, type Database } from '../core/index.js';
 import { algorithmOfKey, describeKey, generateKeyPairFor, keyLabel, parseKeyAlgorithm, signerFor, verifySignatureSync, type KeyAlgorithm, type KeyDescription, type Signer } from './algorithms.js';
-import { certificatePem, keyIdentifier, readCertificate, signCertificate, spkiOf, type CertificateInfo, type CertificateTemplate, type DistributionUrls } from './certificate.js';
+import { buildTbsInFrame, certificatePem, keyIdentifier, readCertificate, signCertificate, signTbs, spkiOf, tbsFrame, type CertificateInfo, type DistributionUrls, type TbsFrame } from './certificate.js';
 import { readCsr } from './csr.js';
 import { decryptPrivateKey, encryptPrivateKey, checkPassphraseStrength, readPrivateKey, type PassphraseSource } from './keys.js';
 import { checkName, encodeName, formatName, parseName, type DistinguishedName } from './names.js';
@@ -16,6 +16,7 @@ import { parseReason, REVOCATION_REASONS, type RevocationReason } from './revoca
 import { formatSan, parseSan, type SubjectAltName } from './sans.js';
 import { newSerial, parseSerial, type Serial } from './serial.js';
 import { currentStatusSeq, findAuthority, findCertificate, nextStatusSeq, RECORD_COLUMNS, toRecord, type CertificateRecord, type CertificateStatus } from './store.js';
+import type { KeyUsageName } from './profiles.js';
 
 /** Who asks, and from where: goes into every audit record. */
 export interface Actor {
@@ -98,6 +99,8 @@ export class Authority {
   /** Emits 'status' (StatusChange) after a revoke or unsuspend commits. */
   readonly events = new EventEmitter();
   private readonly contexts = new Map<string, Promise<SigningContext>>();
+  // What every certificate of one hierarchy, profile and key usage shares, encoded once.
+  private readonly frames = new WeakMap<SigningContext, WeakMap<Profile, Map<string, TbsFrame>>>();
   private readonly now: () => Date;
 
   constructor(private readonly options: AuthorityOptions) {
@@ -354,7 +357,8 @@ export class Authority {
     by: Actor,
     extraDetail: Record<string, unknown>,
   ): Promise<IssuedCertificate> {
-    checkName(subject);
+    const subjectText = formatName(subject);
+    checkName(subject, subjectText);
     checkSubject(profile, subject);
     checkKey(profile, keyDescription);
     this.checkFamily(context, keyDescription);
@@ -363,35 +367,31 @@ export class Authority {
     const now = this.now();
     const notBefore = new Date(now.getTime() - BACKDATE_MS);
     const notAfter = new Date(Math.min(notBefore.getTime() + days * 86400_000, context.issuing.notAfter.getTime()));
-    const subjectText = formatName(subject);
-    const template: Omit<CertificateTemplate, 'serial'> = {
-      issuerName: context.issuing.subjectName,
-      subjectName: encodeName(subject),
-      spki,
-      notBefore,
-      notAfter,
-      keyUsage: keyUsageFor(profile, keyDescription),
-      extendedKeyUsage: profile.extendedKeyUsage,
-      sans,
-      authorityKeyId: context.issuingKeyId,
-      urls: context.urls,
-    };
+    const frame = this.frameFor(context, profile, keyUsageFor(profile, keyDescription));
+    const subjectName = encodeName(subject);
+    const sanTexts = sans.map(formatSan);
+    const sansJson = JSON.stringify(sanTexts);
+    const keyAlgorithm = keyLabel(keyDescription);
+    const notBeforeText = notBefore.toISOString();
+    const notAfterText = notAfter.toISOString();
+    const issuedAt = now.toISOString();
     // A serial is unique by primary key and rows are never deleted, so a
     // serial is never reused; a collision (2^-64 odds) just signs again.
     for (let attempt = 1; ; attempt++) {
       const serial = newSerial();
-      const der = await signCertificate({ ...template, serial }, context.signer);
+      const der = await signTbs(buildTbsInFrame(frame, serial, notBefore, notAfter, subjectName, spki, sans), context.signer);
+      const fingerprint = oneShotHash('sha256', der, 'hex');
       const row = {
         ca_name: context.name,
         serial,
         profile: profile.name,
         subject: subjectText,
-        sans: JSON.stringify(sans.map(formatSan)),
-        key_algorithm: keyLabel(keyDescription),
-        not_before: notBefore.toISOString(),
-        not_after: notAfter.toISOString(),
-        issued_at: now.toISOString(),
-        fingerprint_sha256: createHash('sha256').update(der).digest('hex'),
+        sans: sansJson,
+        key_algorithm: keyAlgorithm,
+        not_before: notBeforeText,
+        not_after: notAfterText,
+        issued_at: issuedAt,
+        fingerprint_sha256: fingerprint,
         der,
         status: 'good' as const,
         revoked_at: null,
@@ -406,15 +406,46 @@ export class Authority {
             action: 'ca.issue',
             object: `ca:${context.name}/serial:${serial}`,
             outcome: 'success',
-            detail: { profile: profile.name, subject: subjectText, sans: row.sans, keyAlgorithm: row.key_algorithm, notAfter: row.not_after, ...extraDetail },
+            detail: { profile: profile.name, subject: subjectText, sans: sansJson, keyAlgorithm, notAfter: notAfterText, ...extraDetail },
           });
         });
       } catch (error) {
         if (attempt < 3 && /unique|duplicate|primary key/i.test((error as Error).message)) continue;
         throw error;
       }
-      return { ...toRecord(row), certificatePem: certificatePem(der), der };
+      // The record as toRecord(row) gives it, without reading the JSON back.
+      const record: CertificateRecord = {
+        ca: context.name,
+        serial,
+        profile: profile.name,
+        subject: subjectText,
+        sans: sanTexts,
+        keyAlgorithm,
+        notBefore: notBeforeText,
+        notAfter: notAfterText,
+        issuedAt,
+        fingerprintSha256: fingerprint,
+        status: 'good',
+      };
+      return { ...record, certificatePem: certificatePem(der), der };
     }
+  }
+
+  private frameFor(context: SigningContext, profile: Profile, keyUsage: KeyUsageName[]): TbsFrame {
+    let byProfile = this.frames.get(context);
+    if (!byProfile) this.frames.set(context, (byProfile = new WeakMap()));
+    let byUsage = byProfile.get(profile);
+    if (!byUsage) byProfile.set(profile, (byUsage = new Map()));
+    const key = keyUsage.join(',');
+    let frame = byUsage.get(key);
+    if (!frame) {
+      frame = tbsFrame(
+        { issuerName: context.issuing.subjectName, keyUsage, extendedKeyUsage: profile.extendedKeyUsage, authorityKeyId: context.issuingKeyId, urls: context.urls },
+        context.signer.algorithmIdentifier,
+      );
+      byUsage.set(key, frame);
+    }
+    return frame;
   }
 
   async issueFromCsr(request: IssueFromCsrRequest, by: Actor): Promise<IssuedCertificate> {

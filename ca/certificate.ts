@@ -1,7 +1,7 @@
 // X.509 v3 certificates: the TBSCertificate written byte by byte, signed,
 // and read back for display and import.
 
-import { createHash, type KeyObject } from 'node:crypto';
+import { hash as oneShotHash, type KeyObject } from 'node:crypto';
 import { EgovError } from '../core/index.js';
 import * as der from './asn1/der.js';
 import { publicKeyFromSpki, type Signer } from './algorithms.js';
@@ -18,7 +18,7 @@ export function extension(extensionOid: string, critical: boolean, value: Buffer
 /** SKI method 1 (RFC 5280 4.2.1.2): SHA-1 of the subjectPublicKey BIT STRING's bits. */
 export function keyIdentifier(spki: Buffer): Buffer {
   const [, bits] = der.children(der.readWhole(spki, 'public key'), 'public key');
-  return createHash('sha1').update(der.content(bits!).subarray(1)).digest();
+  return oneShotHash('sha1', der.content(bits!).subarray(1), 'buffer');
 }
 
 export interface DistributionUrls {
@@ -50,49 +50,122 @@ export interface CertificateTemplate {
 const uriName = (url: string) => der.implicitPrimitive(6, Buffer.from(url, 'latin1'));
 const distributionPoints = (url: string) => der.sequence(der.sequence(der.explicit(0, der.implicitConstructed(0, uriName(url)))));
 
-function buildExtensions(template: CertificateTemplate): Buffer {
-  const extensions: Buffer[] = [];
+/**
+ * What every certificate a CA issues under one profile (and key usage) has in
+ * common, encoded once: the signature algorithm and issuer name, and the
+ * extensions around the two that vary (SKI and SANs), in their fixed order.
+ */
+export interface TbsFrame {
+  signatureAlgorithm: Buffer;
+  /** signature AlgorithmIdentifier then issuer Name, as the TBS carries them */
+  algorithmAndIssuer: Buffer;
+  /** basicConstraints, keyUsage, extKeyUsage */
+  extensionsBeforeSki: Buffer;
+  /** authorityKeyIdentifier */
+  extensionsBeforeSans: Buffer;
+  /** CRL distribution points, freshest CRL, AIA, OCSP no-check */
+  extensionsAfterSans: Buffer;
+}
+
+export type TbsFrameInput = Pick<CertificateTemplate, 'issuerName' | 'ca' | 'keyUsage' | 'extendedKeyUsage' | 'authorityKeyId' | 'urls' | 'ocspNoCheck'>;
+
+export function tbsFrame(template: TbsFrameInput, signatureAlgorithm: Buffer): TbsFrame {
+  const head: Buffer[] = [];
   const basic = template.ca
     ? der.sequence(der.boolean(true), ...(template.ca.pathLength !== undefined ? [der.integer(template.ca.pathLength)] : []))
     : der.sequence();
-  extensions.push(extension(OID.basicConstraints, true, basic));
-  extensions.push(extension(OID.keyUsage, true, der.namedBits(template.keyUsage.map((u) => KEY_USAGE_BITS[u]))));
+  head.push(extension(OID.basicConstraints, true, basic));
+  head.push(extension(OID.keyUsage, true, der.namedBits(template.keyUsage.map((u) => KEY_USAGE_BITS[u]))));
   if (template.extendedKeyUsage?.length) {
-    extensions.push(extension(OID.extKeyUsage, false, der.sequence(...template.extendedKeyUsage.map((u) => der.oid(EXTENDED_KEY_USAGE_OIDS[u])))));
+    head.push(extension(OID.extKeyUsage, false, der.sequence(...template.extendedKeyUsage.map((u) => der.oid(EXTENDED_KEY_USAGE_OIDS[u])))));
   }
-  extensions.push(extension(OID.subjectKeyIdentifier, false, der.octetString(keyIdentifier(template.spki))));
-  if (template.authorityKeyId) extensions.push(extension(OID.authorityKeyIdentifier, false, der.sequence(der.implicitPrimitive(0, template.authorityKeyId))));
-  if (template.sans?.length) extensions.push(extension(OID.subjectAltName, false, encodeGeneralNames(template.sans)));
+  const middle: Buffer[] = [];
+  if (template.authorityKeyId) middle.push(extension(OID.authorityKeyIdentifier, false, der.sequence(der.implicitPrimitive(0, template.authorityKeyId))));
+  const tail: Buffer[] = [];
   const urls = template.urls ?? {};
-  if (urls.crl) extensions.push(extension(OID.crlDistributionPoints, false, distributionPoints(urls.crl)));
-  if (urls.deltaCrl) extensions.push(extension(OID.freshestCrl, false, distributionPoints(urls.deltaCrl)));
+  if (urls.crl) tail.push(extension(OID.crlDistributionPoints, false, distributionPoints(urls.crl)));
+  if (urls.deltaCrl) tail.push(extension(OID.freshestCrl, false, distributionPoints(urls.deltaCrl)));
   const access: Buffer[] = [];
   if (urls.ocsp) access.push(der.sequence(der.oid(OID.ocspAccess), uriName(urls.ocsp)));
   if (urls.caIssuers) access.push(der.sequence(der.oid(OID.caIssuersAccess), uriName(urls.caIssuers)));
-  if (access.length) extensions.push(extension(OID.authorityInfoAccess, false, der.sequence(...access)));
-  if (template.ocspNoCheck) extensions.push(extension(OID.ocspNoCheck, false, der.NULL));
-  return der.explicit(3, der.sequence(...extensions));
+  if (access.length) tail.push(extension(OID.authorityInfoAccess, false, der.sequence(...access)));
+  if (template.ocspNoCheck) tail.push(extension(OID.ocspNoCheck, false, der.NULL));
+  return {
+    signatureAlgorithm,
+    algorithmAndIssuer: Buffer.concat([signatureAlgorithm, template.issuerName]),
+    extensionsBeforeSki: Buffer.concat(head),
+    extensionsBeforeSans: Buffer.concat(middle),
+    extensionsAfterSans: Buffer.concat(tail),
+  };
 }
 
 const VERSION_3 = der.explicit(0, der.integer(2));
 
+/** The TBSCertificate for one certificate within a frame, written in one pass. */
+export function buildTbsInFrame(
+  frame: TbsFrame,
+  serial: Serial,
+  notBefore: Date,
+  notAfter: Date,
+  subjectName: Buffer,
+  spki: Buffer,
+  sans: readonly SubjectAltName[] | undefined,
+): Buffer {
+  const serialNumber = der.unsignedInteger(serialBytes(serial));
+  const validity = der.sequence(der.time(notBefore), der.time(notAfter));
+  const ski = extension(OID.subjectKeyIdentifier, false, der.octetString(keyIdentifier(spki)));
+  const san = sans?.length ? extension(OID.subjectAltName, false, encodeGeneralNames(sans)) : undefined;
+  const listLength = frame.extensionsBeforeSki.length + ski.length + frame.extensionsBeforeSans.length + (san ? san.length : 0) + frame.extensionsAfterSans.length;
+  const extensionsLength = der.headerSize(listLength) + listLength;
+  const bodyLength =
+    VERSION_3.length +
+    serialNumber.length +
+    frame.algorithmAndIssuer.length +
+    validity.length +
+    subjectName.length +
+    spki.length +
+    der.headerSize(extensionsLength) +
+    extensionsLength;
+  const out = Buffer.allocUnsafe(der.headerSize(bodyLength) + bodyLength);
+  let offset = der.writeHeader(out, 0, der.Tag.SEQUENCE, bodyLength);
+  offset += VERSION_3.copy(out, offset);
+  offset += serialNumber.copy(out, offset);
+  offset += frame.algorithmAndIssuer.copy(out, offset);
+  offset += validity.copy(out, offset);
+  offset += subjectName.copy(out, offset);
+  offset += spki.copy(out, offset);
+  offset = der.writeHeader(out, offset, 0xa3, extensionsLength);
+  offset = der.writeHeader(out, offset, der.Tag.SEQUENCE, listLength);
+  offset += frame.extensionsBeforeSki.copy(out, offset);
+  offset += ski.copy(out, offset);
+  offset += frame.extensionsBeforeSans.copy(out, offset);
+  if (san) offset += san.copy(out, offset);
+  frame.extensionsAfterSans.copy(out, offset);
+  return out;
+}
+
 export function buildTbsCertificate(template: CertificateTemplate, signatureAlgorithm: Buffer): Buffer {
-  return der.sequence(
-    VERSION_3,
-    der.unsignedInteger(serialBytes(template.serial)),
-    signatureAlgorithm,
-    template.issuerName,
-    der.sequence(der.time(template.notBefore), der.time(template.notAfter)),
-    template.subjectName,
-    template.spki,
-    buildExtensions(template),
-  );
+  return buildTbsInFrame(tbsFrame(template, signatureAlgorithm), template.serial, template.notBefore, template.notAfter, template.subjectName, template.spki, template.sans);
+}
+
+/** Signs a TBSCertificate: the whole certificate, written in one pass. */
+export async function signTbs(tbs: Buffer, signer: Signer): Promise<Buffer> {
+  const signature = await signer.sign(tbs);
+  const algorithm = signer.algorithmIdentifier;
+  const bitsLength = signature.length + 1;
+  const length = tbs.length + algorithm.length + der.headerSize(bitsLength) + bitsLength;
+  const out = Buffer.allocUnsafe(der.headerSize(length) + length);
+  let offset = der.writeHeader(out, 0, der.Tag.SEQUENCE, length);
+  offset += tbs.copy(out, offset);
+  offset += algorithm.copy(out, offset);
+  offset = der.writeHeader(out, offset, der.Tag.BIT_STRING, bitsLength);
+  out[offset++] = 0;
+  signature.copy(out, offset);
+  return out;
 }
 
 export async function signCertificate(template: CertificateTemplate, signer: Signer): Promise<Buffer> {
-  const tbs = buildTbsCertificate(template, signer.algorithmIdentifier);
-  const signature = await signer.sign(tbs);
-  return der.sequence(tbs, signer.algorithmIdentifier, der.bitString(signature));
+  return signTbs(buildTbsCertificate(template, signer.algorithmIdentifier), signer);
 }
 
 export function spkiOf(key: KeyObject): Buffer {
@@ -173,7 +246,7 @@ export function readCertificate(input: Buffer | string, what = 'certificate'): C
     isCa,
     sans,
     ...(subjectKeyId ? { subjectKeyId } : {}),
-    fingerprintSha256: createHash('sha256').update(bytes).digest('hex'),
+    fingerprintSha256: oneShotHash('sha256', bytes, 'hex'),
   };
 }
 

@@ -180,9 +180,9 @@ export function decodeName(node: der.Node, what = 'name'): DistinguishedName {
   return attributes;
 }
 
-/** Checks that every attribute of a name read from a CSR is one we know and within its limits. */
-export function checkName(name: DistinguishedName): void {
-  if (Buffer.byteLength(formatName(name)) > MAX_NAME_BYTES) throw invalid(`longer than ${MAX_NAME_BYTES} bytes`);
+/** Checks that every attribute of a name read from a CSR is one we know and within its limits (`formatted`: its formatName text, if already made). */
+export function checkName(name: DistinguishedName, formatted: string = formatName(name)): void {
+  if (Buffer.byteLength(formatted) > MAX_NAME_BYTES) throw invalid(`longer than ${MAX_NAME_BYTES} bytes`);
   for (const attribute of name) {
     if (!NAME_ATTRIBUTES[attribute.type]) throw invalid(`attribute ${attribute.type} is not allowed`);
     checkValue(attribute.type, attribute.value);

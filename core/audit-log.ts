@@ -2,10 +2,10 @@
 // the one before. The head (last id and hash) is also kept in `counter`, so
 // cutting rows off the end is caught as well as changing or removing one.
 
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import { EgovError } from './errors.js';
-import { transactionMemo, type Database, type WriteTx } from './storage/database.js';
-import { runReusable } from './storage/reusable.js';
+import { atCommit, transactionMemo, type Database, type WriteTx } from './storage/database.js';
+import { queryReusable, runReusable } from './storage/reusable.js';
 import type { AuditLogTable } from './storage/schema.js';
 
 export type AuditOutcome = 'success' | 'failure' | 'refused';
@@ -38,7 +38,7 @@ const HEAD_COUNTER = 'audit_head_id';
 function recordHash(prevHash: string, row: Omit<AuditLogTable, 'prev_hash' | 'hash' | 'id'> & { id: number }): string {
   // A fixed field order: the same record hashes the same on every engine.
   const canonical = JSON.stringify([row.id, row.at, row.actor, row.action, row.object, row.source, row.outcome, row.detail]);
-  return createHash('sha256').update(prevHash).update('\n').update(canonical).digest('hex');
+  return oneShotHash('sha256', prevHash + '\n' + canonical, 'hex');
 }
 
 /** Appends one record inside the caller's write transaction (so the state change and its record land together). */
@@ -52,11 +52,11 @@ async function chainHead(tx: WriteTx): Promise<ChainHead> {
   const memo = transactionMemo(tx);
   const known = memo.get('audit-head') as ChainHead | undefined;
   if (known) return known;
-  const last = await tx.selectFrom('audit_log').select(['id', 'hash']).orderBy('id', 'desc').limit(1).executeTakeFirst();
+  const [last] = await queryReusable(tx, 'audit_log.last', () => tx.selectFrom('audit_log').select(['id', 'hash']).orderBy('id', 'desc').limit(1), [1]);
   // Number after the recorded head too, not only after the last row: if rows
   // were cut off the end, the next record must not reuse their ids and so
   // hide the cut (verifyAuditLog then reports the gap).
-  const counter = await tx.selectFrom('counter').select('value').where('name', '=', HEAD_COUNTER).executeTakeFirst();
+  const [counter] = await queryReusable(tx, 'audit_head.read', () => tx.selectFrom('counter').select('value').where('name', '=', HEAD_COUNTER), [HEAD_COUNTER]);
   return { id: Math.max(last?.id ?? 0, Number(counter?.value ?? 0)), hash: last?.hash ?? GENESIS_HASH };
 }
 
@@ -77,16 +77,21 @@ export async function appendAudit(tx: WriteTx, event: AuditEvent, now: Date = ne
   const hash = recordHash(prevHash, row);
   const values = { ...row, prev_hash: prevHash, hash };
   await runReusable(tx, 'audit_log.insert', () => tx.insertInto('audit_log').values(values), Object.values(values));
-  await runReusable(
-    tx,
-    'audit_head.upsert',
-    () =>
-      tx
-        .insertInto('counter')
-        .values({ name: HEAD_COUNTER, value: row.id })
-        .onConflict((oc) => oc.column('name').doUpdateSet({ value: row.id })),
-    [HEAD_COUNTER, row.id, row.id],
-  );
+  // The recorded head moves once per transaction, just before it commits
+  // (a group of writes on SQLite shares one), to the last record written.
+  const id = row.id;
+  const upsertHead = (t: WriteTx) =>
+    runReusable(
+      t,
+      'audit_head.upsert',
+      () =>
+        t
+          .insertInto('counter')
+          .values({ name: HEAD_COUNTER, value: id })
+          .onConflict((oc) => oc.column('name').doUpdateSet({ value: id })),
+      [HEAD_COUNTER, id, id],
+    );
+  if (!atCommit(tx, 'audit-head', upsertHead)) await upsertHead(tx);
   transactionMemo(tx).set('audit-head', { id: row.id, hash });
   return { ...row, detail: event.detail ?? {}, prevHash, hash };
 }

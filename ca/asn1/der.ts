@@ -24,11 +24,33 @@ export const Tag = {
 
 // ---------------------------------------------------------------- encoding
 
-function lengthBytes(length: number): Buffer {
-  if (length < 0x80) return Buffer.from([length]);
-  const bytes: number[] = [];
-  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
+
+/** Bytes a DER header (tag + length) takes for content of `length` bytes. */
+export function headerSize(length: number): number {
+  return length < 0x80 ? 2 : length < 0x100 ? 3 : length < 0x10000 ? 4 : length < 0x1000000 ? 5 : 6;
+}
+
+/** Writes a tag and DER length at `offset`; returns the offset just past them. */
+export function writeHeader(out: Buffer, offset: number, tag: number, length: number): number {
+  out[offset++] = tag;
+  if (length < 0x80) {
+    out[offset++] = length;
+    return offset;
+  }
+  const count = headerSize(length) - 2;
+  out[offset++] = 0x80 | count;
+  for (let i = count - 1; i >= 0; i--) out[offset++] = Math.floor(length / 2 ** (8 * i)) & 0xff;
+  return offset;
+}
+
+/** One TLV around several pieces, written in one pass (no intermediate concatenation). */
+export function tlvOf(tag: number, items: readonly Buffer[]): Buffer {
+  let length = 0;
+  for (const item of items) length += item.length;
+  const out = Buffer.allocUnsafe(headerSize(length) + length);
+  let offset = writeHeader(out, 0, tag, length);
+  for (const item of items) offset += item.copy(out, offset);
+  return out;
 }
 
 /** One TLV with the given tag byte around the content. */
@@ -41,11 +63,11 @@ export function tlv(tag: number, content: Buffer): Buffer {
     content.copy(out, 2);
     return out;
   }
-  return Buffer.concat([Buffer.from([tag]), lengthBytes(len), content]);
+  return tlvOf(tag, [content]);
 }
 
 export function sequence(...items: Buffer[]): Buffer {
-  return tlv(Tag.SEQUENCE, items.length === 1 ? items[0]! : Buffer.concat(items));
+  return tlvOf(Tag.SEQUENCE, items);
 }
 
 /** SET OF, with its elements sorted as DER requires. */
@@ -104,8 +126,10 @@ export function octetString(content: Buffer): Buffer {
 }
 
 /** BIT STRING with no unused bits. */
+const NO_UNUSED_BITS = Buffer.from([0]);
+
 export function bitString(content: Buffer): Buffer {
-  return tlv(Tag.BIT_STRING, Buffer.concat([Buffer.from([0]), content]));
+  return tlvOf(Tag.BIT_STRING, [NO_UNUSED_BITS, content]);
 }
 
 /** BIT STRING holding named bits (bit 0 = most significant bit of the first byte), DER-trimmed. */
@@ -237,8 +261,30 @@ export function expectTag(node: Node | undefined, tag: number, what: string): No
 }
 
 export function readOid(node: Node): string {
+  const buffer = node.buffer;
+  const end = node.end;
+  if (node.contentStart === end) throw malformed('OID', 'empty');
+  // Arcs as plain numbers while they stay well inside 2^53; BigInt only for huge arcs (2.25.<uuid>).
+  let text = '';
+  let value = 0;
+  let first = true;
+  for (let i = node.contentStart; i < end; i++) {
+    const byte = buffer[i]!;
+    if (value >= 2 ** 45) return readOidBig(node);
+    value = value * 128 + (byte & 0x7f);
+    if (!(byte & 0x80)) {
+      if (first) {
+        text = value < 40 ? '0.' + value : value < 80 ? '1.' + (value - 40) : '2.' + (value - 80);
+        first = false;
+      } else text += '.' + value;
+      value = 0;
+    }
+  }
+  return first ? readOidBig(node) : text;
+}
+
+function readOidBig(node: Node): string {
   const body = content(node);
-  if (body.length === 0) throw malformed('OID', 'empty');
   const arcs: bigint[] = [];
   let value = 0n;
   for (const byte of body) {

@@ -100,14 +100,55 @@ function withStatementCache(handle: SqliteDatabase.Database) {
 }
 
 // Facts a write transaction may keep between its statements (the audit
-// chain's head, say), dropped whenever the transaction or a savepoint in it
-// rolls back, so a remembered value never outlives the rows it came from.
+// chain's head, say). When a savepoint rolls back, the memo goes back to what
+// it was when that savepoint began (its values are replaced, never mutated),
+// and it is dropped with the transaction, so a remembered value never
+// outlives the rows it came from.
 const transactionMemos = new WeakMap<object, Map<string, unknown>>();
 
 export function transactionMemo(tx: WriteTx): Map<string, unknown> {
   let memo = transactionMemos.get(tx);
   if (!memo) transactionMemos.set(tx, (memo = new Map()));
   return memo;
+}
+
+// Transactions opened by write(): only these run work registered with atCommit.
+const writeTransactions = new WeakSet<object>();
+const COMMIT_PREFIX = '\0at-commit:';
+
+/**
+ * Registers `work` to run once at the end of this write transaction, just
+ * before it commits (a later registration under the same key replaces an
+ * earlier one). The registration lives in the transaction memo, so a write
+ * rolled back to its savepoint also drops what it registered. Returns false
+ * (nothing registered) when `tx` is not a write() transaction: the caller
+ * then does the work at once.
+ */
+export function atCommit(tx: WriteTx, key: string, work: (tx: WriteTx) => Promise<void>): boolean {
+  if (!writeTransactions.has(tx)) return false;
+  transactionMemo(tx).set(COMMIT_PREFIX + key, work);
+  return true;
+}
+
+async function runCommitWork(tx: WriteTx): Promise<void> {
+  const memo = transactionMemos.get(tx);
+  if (!memo) return;
+  for (const [key, work] of memo) {
+    if (key.startsWith(COMMIT_PREFIX)) await (work as (tx: WriteTx) => Promise<void>)(tx);
+  }
+}
+
+// On SQLite, a statement compiled once (reusable.ts) runs on the locked
+// connection straight through the statement cache, without Kysely's
+// executor and its connection queue around every call.
+export interface DirectRunner {
+  run(sqlText: string, parameters: readonly unknown[]): void;
+  all(sqlText: string, parameters: readonly unknown[]): unknown[];
+}
+const directRunners = new WeakMap<object, DirectRunner>();
+
+export function directRunner(tx: WriteTx): DirectRunner | undefined {
+  return directRunners.get(tx);
 }
 
 interface PendingWrite {
@@ -131,7 +172,12 @@ function openSqlite(dataDir: string): Database {
   } catch (error) {
     throw new EgovError('unavailable', `cannot open SQLite database ${file}: ${(error as Error).message}`);
   }
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(handle) as never }) });
+  const statementCache = withStatementCache(handle);
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: statementCache as never }) });
+  const runDirect: DirectRunner = {
+    run: (sqlText, parameters) => void statementCache.prepare(sqlText).run(parameters as unknown[]),
+    all: (sqlText, parameters) => statementCache.prepare(sqlText).all(parameters as unknown[]),
+  };
 
   // Group commit: writes that arrive while one transaction runs wait, then
   // go together in the next one, each inside its own SAVEPOINT. Each write
@@ -155,9 +201,13 @@ function openSqlite(dataDir: string): Database {
         // appending to the audit chain cannot both read the same head.
         control.begin.run();
         transactionMemos.delete(connection);
+        writeTransactions.add(connection);
+        directRunners.set(connection, runDirect);
         const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
         try {
           for (const item of group) {
+            const before = transactionMemos.get(connection);
+            const saved = before ? new Map(before) : undefined;
             control.savepoint.run();
             try {
               const value = await item.work(connection);
@@ -167,12 +217,14 @@ function openSqlite(dataDir: string): Database {
               // SQLite may have rolled the whole transaction back by itself
               // (SQLITE_FULL, IOERR): then every write of the group is lost.
               if (!handle.inTransaction) throw error;
-              transactionMemos.delete(connection);
+              if (saved) transactionMemos.set(connection, saved);
+              else transactionMemos.delete(connection);
               control.rollbackTo.run();
               control.release.run();
               outcomes.push({ ok: false, error });
             }
           }
+          await runCommitWork(connection);
           control.commit.run();
         } catch (error) {
           if (handle.inTransaction) {
@@ -238,7 +290,10 @@ async function openPostgres(url: string): Promise<Database> {
       db.transaction().execute(async (tx) => {
         // One writer at a time for state that is chained or checked (audit log, serials).
         await sql`select pg_advisory_xact_lock(7270361)`.execute(tx);
-        return work(tx);
+        writeTransactions.add(tx);
+        const value = await work(tx);
+        await runCommitWork(tx);
+        return value;
       }),
     close: () => db.destroy(),
   };

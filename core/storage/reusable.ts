@@ -7,11 +7,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import { CompiledQuery, type Compilable } from 'kysely';
 import { EgovError } from '../errors.js';
-import type { WriteTx } from './database.js';
+import { directRunner, type WriteTx } from './database.js';
 
 const compiledByAdapter = new WeakMap<object, Map<string, string>>();
 
-export async function runReusable(tx: WriteTx, key: string, build: () => Compilable<unknown>, parameters: readonly unknown[]): Promise<void> {
+function compiledText(tx: WriteTx, key: string, build: () => Compilable<unknown>, parameters: readonly unknown[]): string {
   const adapter = tx.getExecutor().adapter;
   let byKey = compiledByAdapter.get(adapter);
   if (!byKey) compiledByAdapter.set(adapter, (byKey = new Map()));
@@ -24,5 +24,20 @@ export async function runReusable(tx: WriteTx, key: string, build: () => Compila
     text = compiled.sql;
     byKey.set(key, text);
   }
-  await tx.executeQuery(CompiledQuery.raw(text, [...parameters]));
+  return text;
+}
+
+export async function runReusable(tx: WriteTx, key: string, build: () => Compilable<unknown>, parameters: readonly unknown[]): Promise<void> {
+  const text = compiledText(tx, key, build, parameters);
+  const direct = directRunner(tx);
+  if (direct) direct.run(text, parameters);
+  else await tx.executeQuery(CompiledQuery.raw(text, [...parameters]));
+}
+
+/** A reusable query that returns rows (as Kysely would: the driver's rows, untouched). */
+export async function queryReusable<R>(tx: WriteTx, key: string, build: () => Compilable<R>, parameters: readonly unknown[]): Promise<R[]> {
+  const text = compiledText(tx, key, build, parameters);
+  const direct = directRunner(tx);
+  if (direct) return direct.all(text, parameters) as R[];
+  return (await tx.executeQuery<R>(CompiledQuery.raw(text, [...parameters]))).rows as R[];
 }

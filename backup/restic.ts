@@ -23,6 +23,8 @@ export interface ResticResult {
 }
 
 export interface LockInfo {
+  /** The lock file's ID in the repository (when read from the repository). */
+  id?: string;
   pid?: number;
   host?: string;
   user?: string;
@@ -104,19 +106,11 @@ const problemText: Record<ResticProblem, string> = {
   failed: 'restic failed',
 };
 
-export function parseLock(stderr: string, now = new Date()): LockInfo | undefined {
-  const m = /locked (exclusively )?by PID (\d+) on (\S+) by (\S+)/i.exec(stderr);
-  if (!m) return undefined;
-  const created = /lock was created at ([0-9-]+ [0-9:]+) \(([^)]+) ago\)/i.exec(stderr);
-  const info: LockInfo = { pid: Number(m[2]), host: m[3]!, user: m[4]!, exclusive: Boolean(m[1]), stale: false };
-  if (created) {
-    info.createdAt = created[1]!;
-    info.age = created[2]!;
-    const at = new Date(created[1]!.replace(' ', 'T'));
-    if (!Number.isNaN(at.getTime()) && now.getTime() - at.getTime() > 30 * 60_000) {
-      info.stale = true;
-      info.staleReason = `created ${info.age} ago (restic treats a lock older than 30 minutes as stale)`;
-    }
+/** restic's staleness rule: created more than 30 minutes ago, or made on this host by a process that is gone. */
+export function judgeLock(info: LockInfo, createdAt: Date | undefined, now = new Date()): LockInfo {
+  if (createdAt && !Number.isNaN(createdAt.getTime()) && now.getTime() - createdAt.getTime() > 30 * 60_000) {
+    info.stale = true;
+    info.staleReason = `created ${info.age ?? `at ${info.createdAt}`}${info.age ? ' ago' : ''} (restic treats a lock older than 30 minutes as stale)`;
   }
   if (!info.stale && info.host === os.hostname() && info.pid) {
     try {
@@ -131,6 +125,39 @@ export function parseLock(stderr: string, now = new Date()): LockInfo | undefine
   return info;
 }
 
+/** The lock restic names in a "repository is already locked" message. */
+export function parseLock(stderr: string, now = new Date()): LockInfo | undefined {
+  const m = /locked (exclusively )?by PID (\d+) on (\S+) by (\S+)/i.exec(stderr);
+  if (!m) return undefined;
+  const created = /lock was created at ([0-9-]+ [0-9:]+) \(([^)]+) ago\)/i.exec(stderr);
+  const info: LockInfo = { pid: Number(m[2]), host: m[3]!, user: m[4]!, exclusive: Boolean(m[1]), stale: false };
+  if (created) {
+    info.createdAt = created[1]!;
+    info.age = created[2]!;
+  }
+  // restic prints the creation time in local time.
+  return judgeLock(info, created ? new Date(created[1]!.replace(' ', 'T')) : undefined, now);
+}
+
+/** A lock file's content as `restic cat lock` prints it. */
+export function lockFromJson(id: string, json: Record<string, unknown>, now = new Date()): LockInfo {
+  const time = typeof json.time === 'string' ? new Date(json.time) : undefined;
+  const info: LockInfo = {
+    id,
+    ...(typeof json.pid === 'number' ? { pid: json.pid } : {}),
+    ...(typeof json.hostname === 'string' ? { host: json.hostname } : {}),
+    ...(typeof json.username === 'string' ? { user: json.username } : {}),
+    ...(time && !Number.isNaN(time.getTime()) ? { createdAt: time.toISOString(), age: `${Math.max(0, Math.round((now.getTime() - time.getTime()) / 1000))}s` } : {}),
+    exclusive: json.exclusive === true,
+    stale: false,
+  };
+  return judgeLock(info, time, now);
+}
+
+export function describeLock(lock: LockInfo): string {
+  return `${lock.exclusive ? 'exclusive' : 'shared'} lock${lock.id ? ` ${lock.id.slice(0, 8)}` : ''} of PID ${lock.pid ?? '?'} on ${lock.host ?? '?'} by ${lock.user ?? '?'}${lock.createdAt ? `, created ${lock.createdAt}${lock.age ? ` (${lock.age} ago)` : ''}` : ''}: ${lock.stale ? `stale (${lock.staleReason})` : 'not stale (its process is alive or it is recent)'}`;
+}
+
 /** A restic failure as an EgovError carrying the problem, restic's exit code and message. */
 export function resticError(what: string, target: BackupTarget, result: ResticResult): EgovError {
   const problem = classifyResticError(result.stderr);
@@ -140,9 +167,10 @@ export function resticError(what: string, target: BackupTarget, result: ResticRe
   if (problem === 'locked') {
     const lock = parseLock(result.stderr);
     if (lock) details.lock = lock;
+    if (lock) text += `; ${describeLock(lock)}`;
     text += lock?.stale
-      ? `; the lock looks stale (${lock.staleReason}): if no restic process is using the repository, remove it with \`egov-ops backup unlock --target ${target.name}\``
-      : `; wait for the other process, or if it is gone, remove the lock with \`egov-ops backup unlock --target ${target.name}\``;
+      ? `; if no restic process is using the repository, remove it with \`egov-ops backup unlock --target ${target.name}\``
+      : `; nothing was removed: wait for the other process, or if it is gone, remove the lock with \`egov-ops backup unlock --target ${target.name}\``;
   }
   return new EgovError(problemCodes[problem], text, details);
 }
@@ -326,6 +354,23 @@ export class ResticRepository {
         hostname: String(s.hostname ?? ''),
       }))
       .sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  }
+
+  /** The repository's lock files, read without taking a lock. */
+  async locks(now = new Date()): Promise<LockInfo[]> {
+    const ids = (await this.runOrThrow('listing locks', ['list', 'locks', '--no-lock'])).stdout.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l));
+    const out: LockInfo[] = [];
+    for (const id of ids) {
+      const result = await this.run(['cat', 'lock', id, '--no-lock']);
+      // A lock removed between list and cat is simply gone.
+      if (result.code !== 0) continue;
+      try {
+        out.push(lockFromJson(id, JSON.parse(result.stdout) as Record<string, unknown>, now));
+      } catch {
+        out.push({ id, exclusive: false, stale: false, staleReason: 'unreadable lock file' });
+      }
+    }
+    return out;
   }
 
   /** The files (not directories) of a snapshot with their sizes. */

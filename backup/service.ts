@@ -2,18 +2,19 @@
 // restores, restores for real, and reports status with the DR level. Every
 // run and drill is recorded in the suite's database and the audit log.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import BetterSqlite from 'better-sqlite3';
+import pg from 'pg';
 import { Authority, readCertificate, toPem, type Actor, type PassphraseSource } from '../ca/index.js';
 import { appendAudit, EgovError, openDatabase, recordAudit, verifyAuditLog, type BackupRunTable, type Config, type Database } from '../core/index.js';
 import { assessDrLevel, type DrAssessment, type DrEvidence } from './dr-levels.js';
 import { checkPlanPaths, getPlan, getTarget, loadBackupSettings, type BackupPlan, type BackupSettings, type BackupTarget } from './plans.js';
-import { parseBackupProgress, parseBackupSummary, ResticRepository, resticError, resticMessage, retentionArgs, type BackupProgress, type ResticSnapshot } from './restic.js';
-import { MANIFEST_NAME, sha256File, stagePlan, takeStagingLock, walkFiles, type Manifest } from './sources.js';
+import { describeLock, parseBackupProgress, parseBackupSummary, ResticRepository, resticError, resticMessage, retentionArgs, type BackupProgress, type LockInfo, type ResticSnapshot } from './restic.js';
+import { findPgTool, MANIFEST_NAME, pgConnection, redactUrl, sha256File, stagePlan, takeStagingLock, walkFiles, type Manifest } from './sources.js';
 
 export interface BackupServiceOptions {
   config: Config;
@@ -45,6 +46,17 @@ export interface RunResult {
   message: string;
   repositoryCreated: boolean;
   retention?: { ok: boolean; message: string; resticExitCode: number | null };
+  /** Wall time of each step: opening the repository, staging, restic backup, retention (forget --prune). */
+  seconds?: { open: number; stage: number; backup: number; retention: number; total: number };
+}
+
+export interface UnlockResult {
+  target: string;
+  message: string;
+  /** Locks that were there before and are gone after. */
+  removed: LockInfo[];
+  /** Locks still there after (held by live processes, unless made in between). */
+  left: LockInfo[];
 }
 
 export interface DrillCheck {
@@ -110,7 +122,39 @@ export interface StatusReport {
   drLevel: DrAssessment;
 }
 
+/** Runs a command to completion (without blocking the event loop), capturing stdout and the tail of stderr. */
+function runCapture(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      if (stdout.length < 10_000_000) stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-100_000);
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolve({ code: 127, stdout, stderr: `${command} could not start: ${error.message}` });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 const seconds = (from: number) => Math.round((performance.now() - from) / 10) / 100;
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
 
 function exists(dir: string): boolean {
   try {
@@ -197,14 +241,17 @@ export class BackupService {
         message: egov.message,
         manifest: manifest ? JSON.stringify(manifest) : null,
       };
-      await this.record(row, 'backup.run', { code: egov.code, problem: egov.details?.problem ?? null, resticExitCode: resticExitCode ?? null, reason: egov.message });
+      await this.record(row, 'backup.run', { code: egov.code, problem: egov.details?.problem ?? null, resticExitCode: resticExitCode ?? null, reason: egov.message, ...(egov.details?.lock ? { lock: egov.details.lock } : {}) });
       this.events.emit('run', { ...base, ok: false, status: 'failure', endedAt: row.ended_at, message: egov.message, resticExitCode: resticExitCode ?? null });
       throw egov;
     };
 
+    const t0 = performance.now();
+    const phase: { open: number; stage: number; backup: number; retention: number } = { open: 0, stage: 0, backup: 0, retention: 0 };
     let created = false;
     try {
       created = (await repo.openOrInit()).created;
+      phase.open = seconds(t0);
     } catch (error) {
       return fail(error, null, null);
     }
@@ -213,12 +260,15 @@ export class BackupService {
     let manifest: Manifest | null = null;
     try {
       release = takeStagingLock(path.join(this.settings.workDir, 'staging', `${plan.name}.lock`), plan.name);
+      const t1 = performance.now();
       manifest = await stagePlan({ plan, config: this.options.config, database: this.database, configFile: this.options.configFile, stagingDir, now: started });
+      phase.stage = seconds(t1);
     } catch (error) {
       release?.();
       return fail(error, null, manifest);
     }
     try {
+      const t2 = performance.now();
       const args = ['backup', '--json', '--tag', `egov-ops,plan:${plan.name}`, ...plan.exclude.flatMap((e) => ['--exclude', e]), stagingDir, ...plan.paths];
       const result = await repo.run(args, {
         onMessage: (message) => {
@@ -231,13 +281,19 @@ export class BackupService {
       if ((result.code !== 0 && result.code !== 3) || !summary?.snapshotId) {
         return fail(result.code !== 0 ? resticError('backup', target, result) : new EgovError('internal', `backup on target "${target.name}": restic exited 0 without a summary`), result.code, manifest);
       }
-      // restic 0.14 reports the short ID: record the full one.
-      try {
-        const full = JSON.parse((await repo.run(['snapshots', '--json', '--no-lock', summary.snapshotId])).stdout.trim() || '[]') as Array<{ id?: string }>;
-        if (full[0]?.id) summary.snapshotId = full[0].id;
-      } catch {
-        /* keep the short ID */
+      // restic 0.14 reports the short ID: record the full one (a local
+      // repository names its snapshot files by ID; else ask restic).
+      const local = target.kind === 'same-city' && /^[0-9a-f]{8,63}$/.test(summary.snapshotId) ? readdirSafe(path.join(target.repository, 'snapshots')).filter((n) => n.startsWith(summary.snapshotId!)) : [];
+      if (local.length === 1 && /^[0-9a-f]{64}$/.test(local[0]!)) summary.snapshotId = local[0]!;
+      else if (!/^[0-9a-f]{64}$/.test(summary.snapshotId)) {
+        try {
+          const full = JSON.parse((await repo.run(['snapshots', '--json', '--no-lock', summary.snapshotId])).stdout.trim() || '[]') as Array<{ id?: string }>;
+          if (full[0]?.id) summary.snapshotId = full[0].id;
+        } catch {
+          /* keep the short ID */
+        }
       }
+      phase.backup = seconds(t2);
       const status: BackupRunTable['status'] = result.code === 3 ? 'partial' : 'success';
       const message = status === 'partial' ? `snapshot ${summary.snapshotId.slice(0, 8)} made, but some files could not be read: ${resticMessage(result.stderr)}` : `snapshot ${summary.snapshotId.slice(0, 8)}: ${summary.filesTotal} files, ${summary.bytesTotal} bytes read, ${summary.bytesAdded} bytes added to the repository`;
       const row: Omit<BackupRunTable, 'id'> = {
@@ -273,7 +329,10 @@ export class BackupService {
         message,
         repositoryCreated: created,
       };
+      const t3 = performance.now();
       runResult.retention = await this.forget(plan, target);
+      phase.retention = seconds(t3);
+      runResult.seconds = { ...phase, total: seconds(t0) };
       this.events.emit('run', runResult);
       return runResult;
     } finally {
@@ -303,20 +362,41 @@ export class BackupService {
     return { ok, message, resticExitCode: result.code };
   }
 
-  /** `restic unlock`, only on an operator's request; restic itself removes only stale locks unless --remove-all. */
-  async unlock(targetName: string, removeAll = false): Promise<{ target: string; message: string }> {
+  /** The target's restic locks as they are now (read without locking). */
+  async locks(targetName: string): Promise<LockInfo[]> {
+    return this.repository(getTarget(this.settings, targetName)).locks(this.now());
+  }
+
+  /**
+   * `restic unlock`, only on an operator's request. restic removes only stale
+   * locks (older than 30 minutes, or of a process on this host that is gone);
+   * a live process's lock stays unless removeAll (`--remove-all`) is asked
+   * for explicitly. The locks before and after are read so the report says
+   * what was removed and what was left in place.
+   */
+  async unlock(targetName: string, removeAll = false): Promise<UnlockResult> {
     const target = getTarget(this.settings, targetName);
     const started = this.now().toISOString();
-    const result = await this.repository(target).run(['unlock', ...(removeAll ? ['--remove-all'] : [])]);
+    const repo = this.repository(target);
+    const before = await repo.locks(this.now());
+    const result = await repo.run(['unlock', ...(removeAll ? ['--remove-all'] : [])]);
     const ok = result.code === 0;
-    const message = ok ? (resticMessage(result.stderr + '\n' + result.stdout).replace(/^restic gave no message$/, '') || 'stale locks removed') : resticError('unlock', target, result).message;
+    const after = ok ? await repo.locks(this.now()) : before;
+    const left = new Set(after.map((l) => l.id));
+    const removed = before.filter((l) => !left.has(l.id));
+    const message = ok
+      ? [
+          removed.length ? `removed ${removed.length} ${removeAll ? '' : 'stale '}lock(s): ${removed.map(describeLock).join('; ')}` : `no ${removeAll ? '' : 'stale '}locks to remove`,
+          ...(after.length ? [`${after.length} lock(s) left in place${removeAll ? ' (made after the unlock)' : ' (not stale: a live process holds them; wait for it, or give --remove-all once you are sure it is gone)'}: ${after.map(describeLock).join('; ')}`] : []),
+        ].join('; ')
+      : resticError('unlock', target, result).message;
     await this.record(
       { kind: 'unlock', plan: '-', target: target.name, started_at: started, ended_at: this.now().toISOString(), status: ok ? 'success' : 'failure', snapshot_id: null, files_new: null, files_changed: null, files_total: null, bytes_added: null, bytes_total: null, restic_exit_code: result.code, message, manifest: null },
       'backup.unlock',
-      { removeAll, resticExitCode: result.code, message },
+      { removeAll, resticExitCode: result.code, removed: removed.length, left: after.length, message },
     );
     if (!ok) throw resticError('unlock', target, result);
-    return { target: target.name, message };
+    return { target: target.name, message, removed, left: after };
   }
 
   async snapshots(targetName: string, planName?: string): Promise<ResticSnapshot[]> {
@@ -535,15 +615,7 @@ export class BackupService {
     if (!manifest?.database) return [{ name: 'database-integrity', ok: true, skipped: true, detail: 'the plan does not save the suite database' }];
     const file = path.join(restoreDir, manifest.stagingDir, manifest.database.file);
     if (!existsSync(file)) return [{ name: 'database-integrity', ok: false, detail: `the restored database ${manifest.database.file} is missing` }];
-    if (manifest.database.dialect === 'postgres') {
-      const list = spawnSync('pg_restore', ['--list', file], { encoding: 'utf8' });
-      return [
-        list.status === 0
-          ? { name: 'database-integrity', ok: true, detail: `pg_restore --list reads the dump (${list.stdout.split('\n').filter((l) => l && !l.startsWith(';')).length} entries)` }
-          : { name: 'database-integrity', ok: false, detail: `pg_restore --list cannot read the dump: ${(list.stderr || String(list.error)).trim().slice(0, 500)}` },
-        { name: 'ca-keys', ok: true, skipped: true, detail: 'not checked: a PostgreSQL dump needs a scratch server to load into' },
-      ];
-    }
+    if (manifest.database.dialect === 'postgres') return this.checkPostgresDump(file, scratch);
     const out: DrillCheck[] = [];
     try {
       const handle = new BetterSqlite(file, { readonly: true, fileMustExist: true });
@@ -565,13 +637,97 @@ export class BackupService {
     let recovered: Database | undefined;
     try {
       recovered = await openDatabase({ dataDir });
-      const audit = await verifyAuditLog(recovered);
-      out.push(audit.ok ? { name: 'audit-chain', ok: true, detail: `the restored audit log's hash chain is intact (${audit.records} records)` } : { name: 'audit-chain', ok: false, detail: `the restored audit log is broken at record ${audit.firstBreak?.id}: ${audit.firstBreak?.reason}` });
-      out.push(await this.checkCaKeys(recovered, scratch));
+      out.push(...(await this.checkRecovered(recovered, scratch)));
     } catch (error) {
       out.push({ name: 'ca-keys', ok: false, detail: `the restored database cannot be opened by the suite: ${(error as Error).message}` });
     } finally {
       await recovered?.close();
+    }
+    return out;
+  }
+
+  /** The audit chain and the CA keys of a recovered database, opened the way the suite opens it. */
+  private async checkRecovered(recovered: Database, scratch: string): Promise<DrillCheck[]> {
+    const out: DrillCheck[] = [];
+    const audit = await verifyAuditLog(recovered);
+    out.push(audit.ok ? { name: 'audit-chain', ok: true, detail: `the restored audit log's hash chain is intact (${audit.records} records)` } : { name: 'audit-chain', ok: false, detail: `the restored audit log is broken at record ${audit.firstBreak?.id}: ${audit.firstBreak?.reason}` });
+    out.push(await this.checkCaKeys(recovered, scratch));
+    return out;
+  }
+
+  /**
+   * A pg_dump archive: pg_restore reads its table of contents, then loads it
+   * (one transaction, stop at the first error) into a fresh scratch database
+   * made on the suite's own PostgreSQL server, every table is read, and the
+   * suite opens that database for the audit-chain and CA-key checks. The
+   * scratch database is dropped afterwards. The drill's role needs CREATEDB.
+   */
+  private async checkPostgresDump(file: string, scratch: string): Promise<DrillCheck[]> {
+    const pgRestore = findPgTool('pg_restore');
+    const list = await runCapture(pgRestore, ['--list', file], { PATH: process.env.PATH, LC_ALL: 'C' }, 600_000);
+    if (list.code !== 0) return [{ name: 'database-integrity', ok: false, detail: `pg_restore --list cannot read the dump: ${list.stderr.trim().slice(0, 500) || `exit ${list.code}`}` }];
+    const entries = list.stdout.split('\n').filter((l) => l && !l.startsWith(';')).length;
+    const url = this.options.config.database.url;
+    if (!url) return [{ name: 'database-integrity', ok: false, detail: `pg_restore --list reads the dump (${entries} entries), but it was not loaded: this suite has no database.url, so there is no PostgreSQL server to load it into` }];
+    const scratchName = `egov_ops_drill_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+    const scratchUrl = (() => {
+      const u = new URL(url);
+      u.pathname = `/${scratchName}`;
+      return u.toString();
+    })();
+    const withClient = async <T>(connectionString: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
+      const client = new pg.Client({ connectionString, connectionTimeoutMillis: 10_000 });
+      client.on('error', () => undefined);
+      await client.connect();
+      try {
+        return await work(client);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    };
+    try {
+      await withClient(url, (c) => c.query(`create database "${scratchName}" template template0 encoding 'UTF8'`));
+    } catch (error) {
+      return [{ name: 'database-integrity', ok: false, detail: `pg_restore --list reads the dump (${entries} entries), but it was not loaded: a scratch database could not be created on ${redactUrl(url)} (the drill's role needs CREATEDB): ${(error as Error).message}` }];
+    }
+    const out: DrillCheck[] = [];
+    let recovered: Database | undefined;
+    try {
+      const { dbname, env } = pgConnection(scratchUrl);
+      const load = await runCapture(pgRestore, ['--no-owner', '--no-acl', '--exit-on-error', '--single-transaction', dbname, file], env, 3600_000);
+      if (load.code !== 0) {
+        out.push({ name: 'database-integrity', ok: false, detail: `pg_restore could not load the dump (${entries} entries) into a scratch database (exit ${load.code}): ${load.stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 500)}` });
+        return out;
+      }
+      // Every table of the loaded copy reads to the end.
+      let counts: { tables: number; rows: number };
+      try {
+        counts = await withClient(scratchUrl, async (client) => {
+        const tables = (await client.query<{ name: string }>(`select quote_ident(table_schema) || '.' || quote_ident(table_name) as name from information_schema.tables where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema') order by 1`)).rows;
+        let rows = 0;
+        for (const t of tables) rows += Number((await client.query<{ n: string }>(`select count(*) as n from ${t.name}`)).rows[0]!.n);
+        return { tables: tables.length, rows };
+        });
+      } catch (error) {
+        out.push({ name: 'database-integrity', ok: false, detail: `pg_restore loaded the dump, but its tables do not all read back: ${(error as Error).message}` });
+        return out;
+      }
+      out.push({ name: 'database-integrity', ok: true, detail: `pg_restore loaded the dump (${entries} entries) into a scratch database on the suite's server in one transaction without errors; all ${counts.tables} tables read (${counts.rows} rows)` });
+      try {
+        recovered = await openDatabase({ dataDir: scratch, url: scratchUrl });
+        out.push(...(await this.checkRecovered(recovered, scratch)));
+      } catch (error) {
+        out.push({ name: 'ca-keys', ok: false, detail: `the restored database cannot be opened by the suite: ${(error as Error).message}` });
+      }
+    } finally {
+      await recovered?.close().catch(() => undefined);
+      try {
+        await withClient(url, async (c) => {
+          await c.query(`drop database if exists "${scratchName}" with (force)`).catch(() => c.query(`drop database if exists "${scratchName}"`));
+        });
+      } catch (error) {
+        out.push({ name: 'scratch-cleanup', ok: false, detail: `the scratch database ${scratchName} could not be dropped; drop it by hand: ${(error as Error).message}` });
+      }
     }
     return out;
   }

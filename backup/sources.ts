@@ -117,15 +117,52 @@ function runToFile(command: string, args: string[], dest: string, env: NodeJS.Pr
   });
 }
 
-async function exportPostgres(url: string, dest: string): Promise<void> {
-  // The password goes to pg_dump through PGPASSWORD, never on its command line.
+function isExecutable(file: string): boolean {
+  try {
+    return statSync(file).isFile() && (statSync(file).mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A PostgreSQL client tool (pg_dump, pg_restore): EGOV_OPS_PG_BINDIR, else
+ * PATH, else the highest /usr/lib/postgresql/N/bin (Debian keeps the
+ * versioned tools there). Falls back to the bare name so that a missing tool
+ * fails with a "could not start" message naming it.
+ */
+export function findPgTool(name: 'pg_dump' | 'pg_restore'): string {
+  const dirs = [process.env.EGOV_OPS_PG_BINDIR, ...(process.env.PATH ?? '').split(path.delimiter)].filter((d): d is string => Boolean(d));
+  for (const dir of dirs) if (isExecutable(path.join(dir, name))) return path.join(dir, name);
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    const versions = readdirSync(root)
+      .filter((v) => /^\d+(\.\d+)?$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
+    for (const version of versions) if (isExecutable(path.join(root, version, 'bin', name))) return path.join(root, version, 'bin', name);
+  }
+  return name;
+}
+
+/** `--dbname=URL` without the password, and a small environment carrying it as PGPASSWORD (never argv). */
+export function pgConnection(url: string): { dbname: string; env: NodeJS.ProcessEnv } {
   const parsed = new URL(url);
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LC_ALL: 'C' };
+  for (const name of ['PGSSLMODE', 'PGSSLROOTCERT', 'PGSSLCERT', 'PGSSLKEY', 'PGPASSFILE']) if (process.env[name]) env[name] = process.env[name];
   if (parsed.password) {
     env.PGPASSWORD = decodeURIComponent(parsed.password);
     parsed.password = '';
   }
-  await runToFile('pg_dump', ['--format=custom', '--no-owner', `--dbname=${parsed.toString()}`], dest, env, 3600_000, `pg_dump of ${redactUrl(url)}`);
+  return { dbname: `--dbname=${parsed.toString()}`, env };
+}
+
+export { redactUrl };
+
+async function exportPostgres(url: string, dest: string): Promise<void> {
+  // pg_dump: a consistent snapshot of the database (one repeatable-read
+  // transaction) while the suite keeps writing; never a copy of live files.
+  const { dbname, env } = pgConnection(url);
+  await runToFile(findPgTool('pg_dump'), ['--format=custom', '--no-owner', dbname], dest, env, 3600_000, `pg_dump of ${redactUrl(url)}`);
 }
 
 async function runPreCommand(command: PreCommand, dest: string): Promise<void> {

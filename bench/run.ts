@@ -10,6 +10,11 @@
 // `openssl ca -gencrl` peer; EGOV_BENCH_ONLY=1,3,6 runs only those figures;
 // EGOV_BENCH_SERVER_NODE_FLAGS adds node flags to the `egov-ops serve` child
 // (e.g. "--cpu-prof --cpu-prof-dir=/var/tmp/prof").
+//
+// Suites: EGOV_BENCH_SUITE=ca|backup|all (default all), or --ca / --backup.
+// The backup suite (issue 5 section 6, bench/backup.ts): EGOV_BENCH_BACKUP_MB
+// (default 2048, 100 with EGOV_BENCH_QUICK=1), EGOV_BENCH_BACKUP_DATA=DIR to
+// use an existing data set (it is changed by the incremental step).
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +26,7 @@ import autocannon, { type AutocannonResult } from 'autocannon';
 import SqliteDatabase from 'better-sqlite3';
 import { Authority, CrlService, OcspResponder, fixedPassphrase, newSerial, toPem, type Actor } from '../ca/index.js';
 import { openDatabase, verifyAuditLog, type Database } from '../core/index.js';
+import { renderBackupTable, runBackupBench } from './backup.js';
 import { makeCsrs, type CsrSet } from './csr.js';
 import {
   cleanup,
@@ -826,7 +832,35 @@ function renderTable(rows: Figure[]): string {
   return [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)].join('\n');
 }
 
-main()
+// ------------------------------------------------------------ suites
+
+const SUITE = process.argv.includes('--backup') ? 'backup' : process.argv.includes('--ca') ? 'ca' : (process.env.EGOV_BENCH_SUITE ?? 'all');
+if (!['ca', 'backup', 'all'].includes(SUITE)) throw new Error(`EGOV_BENCH_SUITE must be ca, backup or all, got "${SUITE}"`);
+
+async function backupSuite(): Promise<void> {
+  const started = performance.now();
+  const info = await machine();
+  const sizeMiB = num('EGOV_BENCH_BACKUP_MB', 2048, 100);
+  log(`\negov-ops backup benchmarks: ${sizeMiB} MiB data set${QUICK ? ' (QUICK sizes)' : ''}`);
+  try {
+    const report = await runBackupBench({ sizeMiB, cliMain: CLI_MAIN, log, ...(process.env.EGOV_BENCH_BACKUP_DATA ? { dataDir: process.env.EGOV_BENCH_BACKUP_DATA } : {}) });
+    const totalSeconds = (performance.now() - started) / 1000;
+    process.stdout.write('\n' + renderBackupTable(report) + '\n');
+    process.stdout.write(`\nmachine: ${info.cores} cores (${info.cpu}), node ${info.node}; backup suite took ${totalSeconds.toFixed(0)} s\n`);
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = path.join(RESULTS_DIR, `backup-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ benchmark: 'backup', at: new Date().toISOString(), machine: info, settings: { sizeMiB }, seconds: totalSeconds, ...report }, null, 2) + '\n');
+    process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+  } catch (error) {
+    log(`backup benchmarks failed: ${(error as Error).stack ?? error}`);
+    process.exitCode = 1;
+  }
+}
+
+(async () => {
+  if (SUITE === 'ca' || SUITE === 'all') await main();
+  if (SUITE === 'backup' || SUITE === 'all') await backupSuite();
+})()
   .catch((error) => {
     log(`benchmark crashed: ${(error as Error).stack ?? error}`);
     process.exitCode = 1;

@@ -2,7 +2,7 @@
 // Parses arguments, calls backup/, prints what happened.
 
 import { Command } from 'commander';
-import { BackupService, type DrillResult, type RunResult, type StatusReport } from '../backup/index.js';
+import { BackupService, describeLock, type DrillResult, type RunResult, type StatusReport } from '../backup/index.js';
 import { EgovError, exitCodes, openDatabase } from '../core/index.js';
 import { cliActor, passphraseSource, resolveConfig, type GlobalOptions } from './context.js';
 
@@ -149,8 +149,19 @@ export function registerBackupCommands(program: Command): Command {
     );
 
   backup
+    .command('locks')
+    .description("a target's restic locks: who holds them, since when, stale or not (read without locking)")
+    .requiredOption('--target <name>', 'target')
+    .action(async (o) =>
+      withService(async (service) => {
+        const locks = await service.locks(o.target);
+        out(locks, () => locks.map(describeLock).join('\n') || 'no locks');
+      }),
+    );
+
+  backup
     .command('unlock')
-    .description("remove a repository's stale restic locks (restic unlock); only when you know no restic process is using it")
+    .description("remove a repository's stale restic locks (restic unlock: older than 30 minutes, or of a process on this host that is gone); says which were removed and which were left")
     .requiredOption('--target <name>', 'target')
     .option('--remove-all', 'remove every lock, not only stale ones (dangerous while a backup runs)')
     .action(async (o) =>

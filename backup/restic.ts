@@ -322,6 +322,10 @@ export class ResticRepository {
    * into a repository on the local disk.
    */
   async openOrInit(): Promise<{ created: boolean }> {
+    // A local repository shows itself by its config file: no need to pay
+    // restic's key derivation (about half a second) just to ask. The backup
+    // that follows opens it for real and reports any problem.
+    if (this.target.kind === 'same-city' && existsSync(path.join(this.target.repository, 'config'))) return { created: false };
     const probe = await this.run(['cat', 'config', '--no-lock', '-q']);
     if (probe.code === 0) return { created: false };
     const problem = classifyResticError(probe.stderr);

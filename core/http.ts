@@ -3,7 +3,8 @@
 // without one is refused at start-up, so nothing is exposed by accident.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createRequire } from 'node:module';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EgovError, asEgovError } from './errors.js';
 import type { Logger } from './logging.js';
 
@@ -34,7 +35,11 @@ function tokenMatches(presented: string, expectedSha256: string): boolean {
   return expected.length === digest.length && timingSafeEqual(digest, expected);
 }
 
+// Loaded when a server is made, not when the CLI starts: most commands never serve.
+const require = createRequire(import.meta.url);
+
 export function createServer(options: ServerOptions): FastifyInstance {
+  const { default: Fastify, LogController } = require('fastify') as typeof import('fastify');
   const app = Fastify({
     loggerInstance: options.logger as unknown as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,

@@ -7,7 +7,8 @@ import { mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { EgovError } from '../errors.js';
 import { migrateToLatest } from './migrations.js';
 import type { Tables } from './schema.js';
@@ -27,8 +28,17 @@ export interface Database {
   close(): Promise<void>;
 }
 
-// int8 (bigint, count(*)) comes back as text from pg by default; our values fit in 2^53.
-pg.types.setTypeParser(20, (value: string) => Number(value));
+// The pg driver is loaded only when a PostgreSQL URL is configured.
+const require = createRequire(import.meta.url);
+let pgModule: typeof pg | undefined;
+function loadPg(): typeof pg {
+  if (!pgModule) {
+    pgModule = require('pg') as typeof pg;
+    // int8 (bigint, count(*)) comes back as text from pg by default; our values fit in 2^53.
+    pgModule.types.setTypeParser(20, (value: string) => Number(value));
+  }
+  return pgModule;
+}
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
@@ -269,7 +279,7 @@ function openSqlite(dataDir: string): Database {
 }
 
 async function openPostgres(url: string): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const pool = new (loadPg().Pool)({ connectionString: url, max: 10 });
   // An idle pooled client whose server goes away (restart, failover,
   // pg_terminate_backend) emits 'error' on the pool; unhandled, that kills the
   // process. The pool drops that client and the next query reconnects.

@@ -20,6 +20,25 @@ const actorOf = (request: FastifyRequest): Actor => ({ actor: request.principal?
 
 const CaParams = Type.Object({ ca: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }) });
 const CertParams = Type.Object({ ca: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }), serial: Type.String({ pattern: '^[0-9a-fA-F:]{1,60}$' }) });
+// Response schemas let fastify serialise with a compiled stringifier
+// (and never leak a field that is not listed).
+const CertificateRecordSchema = Type.Object({
+  ca: Type.String(),
+  serial: Type.String(),
+  profile: Type.String(),
+  subject: Type.String(),
+  sans: Type.Array(Type.String()),
+  keyAlgorithm: Type.String(),
+  notBefore: Type.String(),
+  notAfter: Type.String(),
+  issuedAt: Type.String(),
+  fingerprintSha256: Type.String(),
+  status: Type.String(),
+  revokedAt: Type.Optional(Type.String()),
+  revocationReason: Type.Optional(Type.String()),
+});
+const IssuedSchema = Type.Composite([CertificateRecordSchema, Type.Object({ certificatePem: Type.String() })]);
+
 const ADMIN = { roles: ['ca-admin'] as const };
 const PUBLIC = { roles: 'public' as const };
 
@@ -91,6 +110,7 @@ export async function caRoutes(app: FastifyInstance, options: CaRoutesOptions): 
           },
           { additionalProperties: false },
         ),
+        response: { 201: IssuedSchema },
       },
     },
     async (request, reply) => {
@@ -155,7 +175,7 @@ export async function caRoutes(app: FastifyInstance, options: CaRoutesOptions): 
     },
   );
 
-  app.get<{ Params: { ca: string; serial: string } }>('/api/ca/:ca/certificates/:serial', { config: ADMIN, schema: { params: CertParams } }, async (request) => {
+  app.get<{ Params: { ca: string; serial: string } }>('/api/ca/:ca/certificates/:serial', { config: ADMIN, schema: { params: CertParams, response: { 200: IssuedSchema } } }, async (request) => {
     const { der: _der, ...record } = await authority.getCertificate(request.params.ca, request.params.serial);
     return record;
   });

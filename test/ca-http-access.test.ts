@@ -2,6 +2,7 @@
 // public ones answer without a token, the ca-admin ones refuse no token and a
 // wrong token (401) and admit the admin token. Errors are JSON {code, message}.
 
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -134,6 +135,27 @@ describe('errors are JSON with a stable code', () => {
     expect(await response.json()).toMatchObject({ code: 'bad-encoding', message: expect.stringContaining('CSR') });
     const rows = await database.db.selectFrom('certificate').select(database.db.fn.countAll().as('n')).executeTakeFirstOrThrow();
     expect(Number(rows.n)).toBe(0);
+  });
+
+  it('issues from a CSR and answers with the record and the PEM', async () => {
+    const csrDir = mkdtempSync(path.join(os.tmpdir(), 'egov-http-csr-'));
+    try {
+      const csr = execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(csrDir, 'k'), '-subj', '/CN=api.city.gov.cn', '-addext', 'subjectAltName=DNS:api.city.gov.cn'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const response = await fetch(`${base}/api/ca/city-ecdsa/certificates`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ profile: 'server', csr }),
+      });
+      expect(response.status).toBe(201);
+      const body = await response.json();
+      expect(body).toMatchObject({ ca: 'city-ecdsa', profile: 'server', subject: 'CN=api.city.gov.cn', sans: ['DNS:api.city.gov.cn'], status: 'good', keyAlgorithm: 'ecdsa-p256' });
+      expect(body.serial).toMatch(/^[0-9a-f]{18}$/);
+      expect(body.certificatePem).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
+      const shown = await (await fetch(`${base}/api/ca/city-ecdsa/certificates/${body.serial}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
+      expect(shown).toEqual(body);
+    } finally {
+      rmSync(csrDir, { recursive: true, force: true });
+    }
   });
 
   it('unknown path → 404 JSON', async () => {

@@ -173,24 +173,10 @@ export class Authority {
       const issuingSpki = spkiOf(issuingKeys.publicKey);
       const issuingDer = await caCertificate(issuingName, issuingSpki, issuingYears, { pathLength: 0 });
       const ocsp = await this.makeOcspResponder(algorithm, issuingName, issuingSpki, issuingKeys.privateKey, readCertificate(issuingDer).notAfter);
-      await this.database.write(async (tx) => {
-        await tx
-          .insertInto('ca_authority')
-          .values({
-            name: request.name,
-            algorithm,
-            created_at: now.toISOString(),
-            root_cert: rootDer,
-            root_key: encryptPrivateKey(rootKeys.privateKey, passphrase),
-            issuing_cert: issuingDer,
-            issuing_key: encryptPrivateKey(issuingKeys.privateKey, passphrase),
-            ocsp_cert: ocsp.der,
-            ocsp_key: encryptPrivateKey(ocsp.key, passphrase),
-            crl_number: 0,
-          })
-          .execute();
-        await appendAudit(tx, { ...by, action: 'ca.init', object: `ca:${request.name}`, outcome: 'success', detail: { algorithm, subject: formatName(rootName) } });
-      });
+      await this.storeHierarchy(
+        { name: request.name, algorithm, root: rootDer, rootKey: rootKeys.privateKey, issuing: issuingDer, issuingKey: issuingKeys.privateKey, ocsp, passphrase },
+        { ...by, action: 'ca.init', object: `ca:${request.name}`, outcome: 'success', detail: { algorithm, subject: formatName(rootName) } },
+      );
       return this.summary(request.name);
     });
   }
@@ -242,25 +228,36 @@ export class Authority {
       const passphrase = await this.options.passphrase();
       checkPassphraseStrength(passphrase);
       const ocsp = await this.makeOcspResponder(algorithm, issuing.subject, issuing.spki, key, issuing.notAfter);
-      await this.database.write(async (tx) => {
-        await tx
-          .insertInto('ca_authority')
-          .values({
-            name: request.name,
-            algorithm,
-            created_at: this.now().toISOString(),
-            root_cert: root.der,
-            root_key: null,
-            issuing_cert: issuing.der,
-            issuing_key: encryptPrivateKey(key, passphrase),
-            ocsp_cert: ocsp.der,
-            ocsp_key: encryptPrivateKey(ocsp.key, passphrase),
-            crl_number: 0,
-          })
-          .execute();
-        await appendAudit(tx, { ...by, action: 'ca.import', object: `ca:${request.name}`, outcome: 'success', detail: { algorithm, subject: formatName(issuing.subject) } });
-      });
+      await this.storeHierarchy(
+        { name: request.name, algorithm, root: root.der, rootKey: null, issuing: issuing.der, issuingKey: key, ocsp, passphrase },
+        { ...by, action: 'ca.import', object: `ca:${request.name}`, outcome: 'success', detail: { algorithm, subject: formatName(issuing.subject) } },
+      );
       return this.summary(request.name);
+    });
+  }
+
+  /** One hierarchy row, keys encrypted under the passphrase, with its audit record. */
+  private async storeHierarchy(
+    h: { name: string; algorithm: KeyAlgorithm; root: Buffer; rootKey: KeyObject | null; issuing: Buffer; issuingKey: KeyObject; ocsp: { der: Buffer; key: KeyObject }; passphrase: string },
+    audit: AuditEvent,
+  ): Promise<void> {
+    await this.database.write(async (tx) => {
+      await tx
+        .insertInto('ca_authority')
+        .values({
+          name: h.name,
+          algorithm: h.algorithm,
+          created_at: this.now().toISOString(),
+          root_cert: h.root,
+          root_key: h.rootKey ? encryptPrivateKey(h.rootKey, h.passphrase) : null,
+          issuing_cert: h.issuing,
+          issuing_key: encryptPrivateKey(h.issuingKey, h.passphrase),
+          ocsp_cert: h.ocsp.der,
+          ocsp_key: encryptPrivateKey(h.ocsp.key, h.passphrase),
+          crl_number: 0,
+        })
+        .execute();
+      await appendAudit(tx, audit);
     });
   }
 

@@ -1,28 +1,11 @@
 // `egov-ops backup …` as registered on a program with the suite's global
 // options (cli/main.ts adds it the same way): run, drill --json, status --json.
 
-import { Command } from 'commander';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { registerBackupCommands } from '../cli/backup.js';
-import { CA_PASSPHRASE, makeSuite, removeTempDirs } from './support/restic.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CA_PASSPHRASE, makeSuite, removeTempDirs, runBackupCli as egov } from './support/restic.js';
 
 afterAll(removeTempDirs);
 
-async function egov(args: string[]): Promise<{ stdout: string; exitCode: number | undefined }> {
-  const program = new Command().exitOverride().option('--data-dir <dir>').option('--config <file>').option('--passphrase-file <file>').option('--json');
-  registerBackupCommands(program);
-  let stdout = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(['node', 'egov-ops', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  const exitCode = process.exitCode as number | undefined;
-  process.exitCode = undefined;
-  return { stdout, exitCode };
-}
 
 describe('egov-ops backup', () => {
   it('run, drill --json and status --json on the default plan', async () => {

@@ -9,33 +9,16 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Authority, fixedPassphrase } from '../ca/index.js';
-import { registerBackupCommands } from '../cli/backup.js';
 import { findPgTool } from '../backup/sources.js';
 import { exitCodes, loadConfig, openDatabase } from '../core/index.js';
 import { usePostgres } from './support/postgres.js';
-import { CA_PASSPHRASE, removeTempDirs, tempDir } from './support/restic.js';
+import { CA_PASSPHRASE, removeTempDirs, tempDir, runBackupCli as egov } from './support/restic.js';
 
 afterAll(removeTempDirs);
 
-async function egov(args: string[]): Promise<{ stdout: string; exitCode: number | undefined }> {
-  const program = new Command().exitOverride().option('--data-dir <dir>').option('--config <file>').option('--passphrase-file <file>').option('--json');
-  registerBackupCommands(program);
-  let stdout = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(['node', 'egov-ops', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  const exitCode = process.exitCode as number | undefined;
-  process.exitCode = undefined;
-  return { stdout, exitCode };
-}
 
 async function query<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });

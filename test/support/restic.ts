@@ -4,7 +4,10 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Command } from 'commander';
+import { vi } from 'vitest';
 import { Authority, fixedPassphrase } from '../../ca/index.js';
+import { registerBackupCommands } from '../../cli/backup.js';
 import { loadConfig, openDatabase, type Config, type Database } from '../../core/index.js';
 
 export const CA_PASSPHRASE = 'backup-test-passphrase-0123';
@@ -50,4 +53,21 @@ export function largestPack(repository: string): string {
   }
   if (!best) throw new Error(`no pack files in ${dataDir}`);
   return best.file;
+}
+
+/** Runs `egov-ops backup …` in this process, on a program with the suite's global options (as cli/main.ts builds it), catching stdout and the exit code. */
+export async function runBackupCli(args: string[]): Promise<{ stdout: string; exitCode: number | undefined }> {
+  const program = new Command().exitOverride().option('--data-dir <dir>').option('--config <file>').option('--passphrase-file <file>').option('--json');
+  registerBackupCommands(program);
+  let stdout = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync(['node', 'egov-ops', ...args]);
+  } finally {
+    spy.mockRestore();
+  }
+  const exitCode = process.exitCode as number | undefined;
+  process.exitCode = undefined;
+  return { stdout, exitCode };
 }

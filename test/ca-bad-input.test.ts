@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Authority, fixedPassphrase, type KeyAlgorithm } from '../ca/index.js';
 import * as der from '../ca/asn1/der.js';
+import { GENPKEY_ARGS, opensslOk } from './support/openssl.js';
 import { EgovError, listAudit, openDatabase, verifyAuditLog, type Database, type ErrorCode } from '../core/index.js';
 
 const PASSPHRASE = 'bad input test passphrase';
@@ -33,11 +34,6 @@ afterAll(async () => {
 
 // ------------------------------------------------------------ helpers
 
-function opensslOk(...args: string[]): string {
-  const result = spawnSync('openssl', args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
-  if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} exited ${result.status}:\n${result.stdout}${result.stderr}`);
-  return result.stdout + result.stderr;
-}
 
 let fileCounter = 0;
 function file(name: string, content?: string | Buffer): string {
@@ -48,14 +44,7 @@ function file(name: string, content?: string | Buffer): string {
 
 function opensslKey(algorithm: KeyAlgorithm | 'rsa-1024'): string {
   const out = file(`${algorithm}.key`);
-  const spec: Record<string, string[]> = {
-    'rsa-1024': ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024'],
-    'rsa-2048': ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
-    'ecdsa-p256': ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'],
-    ed25519: ['-algorithm', 'ED25519'],
-    sm2: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:SM2'],
-  };
-  opensslOk('genpkey', ...spec[algorithm]!, '-out', out);
+  opensslOk('genpkey', ...GENPKEY_ARGS[algorithm], '-out', out);
   return out;
 }
 

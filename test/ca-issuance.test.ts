@@ -4,12 +4,12 @@
 // server-side key generation delivered as PKCS#12, and importing a
 // hierarchy openssl made.
 
-import { spawnSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sm2 as smCrypto } from 'sm-crypto-v2';
+import { GENPKEY_ARGS, openssl, opensslOk, type OpensslRun } from './support/openssl.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Authority, CrlService, fixedPassphrase, readCertificate, toPem, type KeyAlgorithm } from '../ca/index.js';
 import { EgovError, listAudit, openDatabase, verifyAuditLog, type Database } from '../core/index.js';
@@ -33,24 +33,8 @@ afterAll(async () => {
 
 // ------------------------------------------------------------ helpers
 
-interface Ran {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function openssl(...args: string[]): Ran {
-  const result = spawnSync('openssl', args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
-  if (result.error) throw result.error;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
-/** Runs openssl and fails the test with its output unless it exits 0. */
-function opensslOk(...args: string[]): string {
-  const result = openssl(...args);
-  if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} exited ${result.status}:\n${result.stdout}\n${result.stderr}`);
-  return result.stdout + result.stderr;
-}
 
 let fileCounter = 0;
 function file(name: string, content?: string | Buffer): string {
@@ -69,17 +53,7 @@ async function newAuthority(label: string, passphrase = PASSPHRASE): Promise<{ a
 /** An openssl-generated private key file for `algorithm`. */
 function opensslKey(algorithm: KeyAlgorithm | 'rsa-1024'): string {
   const out = file(`${algorithm}.key`);
-  const spec: Record<string, string[]> = {
-    'rsa-1024': ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024'],
-    'rsa-2048': ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
-    'rsa-3072': ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:3072'],
-    'rsa-4096': ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:4096'],
-    'ecdsa-p256': ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'],
-    'ecdsa-p384': ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384'],
-    ed25519: ['-algorithm', 'ED25519'],
-    sm2: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:SM2'],
-  };
-  opensslOk('genpkey', ...spec[algorithm]!, '-out', out);
+  opensslOk('genpkey', ...GENPKEY_ARGS[algorithm], '-out', out);
   return out;
 }
 

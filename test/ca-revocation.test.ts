@@ -12,7 +12,6 @@
 // signature with the independent sm-crypto-v2 (GM/T 0009 ID, and a negative
 // control with the empty ID) and read its contents with `openssl crl -text`.
 
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import { sm2 as smCrypto } from 'sm-crypto-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Authority, CrlService, fixedPassphrase, readCertificate, toPem, type BuiltCrl, type KeyAlgorithm } from '../ca/index.js';
 import * as der from '../ca/asn1/der.js';
+import { openssl, opensslOk } from './support/openssl.js';
 import { EgovError, listAudit, openDatabase, verifyAuditLog, type Database } from '../core/index.js';
 
 const PASSPHRASE = 'revocation test passphrase';
@@ -39,17 +39,7 @@ afterAll(async () => {
 
 // ------------------------------------------------------------ helpers
 
-function openssl(...args: string[]): { status: number | null; output: string } {
-  const result = spawnSync('openssl', args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 64 * 1024 * 1024 });
-  if (result.error) throw result.error;
-  return { status: result.status, output: result.stdout + result.stderr };
-}
 
-function opensslOk(...args: string[]): string {
-  const result = openssl(...args);
-  if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} exited ${result.status}:\n${result.output}`);
-  return result.output;
-}
 
 let fileCounter = 0;
 function file(name: string, content: string | Buffer): string {

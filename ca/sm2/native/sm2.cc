@@ -127,57 +127,37 @@ std::string KeyTypeName(EVP_PKEY* pkey) {
   return n != nullptr ? n : "unknown";
 }
 
-// Parses PKCS#8 (or traditional) DER into an SM2 private key. On failure
-// returns nullptr and sets err.
-EVP_PKEY* ParsePrivateKey(const uint8_t* der, size_t len, std::string& err) {
+// Parses DER into an SM2 key: PKCS#8 (or traditional) for a private key,
+// SubjectPublicKeyInfo for a public one. On failure returns nullptr and sets err.
+EVP_PKEY* ParseSm2Key(const uint8_t* der, size_t len, bool is_private, std::string& err) {
+  const std::string what = is_private ? "SM2 private key" : "SM2 public key";
   if (len == 0) {
-    err = "SM2 private key DER is empty";
+    err = what + " DER is empty";
     return nullptr;
   }
   if (len > static_cast<size_t>(INT32_MAX)) {
-    err = "SM2 private key DER is too large";
+    err = what + " DER is too large";
     return nullptr;
   }
   ERR_clear_error();
   const unsigned char* p = der;
-  EVP_PKEY* pkey = d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(len));
+  EVP_PKEY* pkey = is_private ? d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(len))
+                              : d2i_PUBKEY(nullptr, &p, static_cast<long>(len));
   if (pkey == nullptr) {
-    err = WithOpenSsl("cannot parse SM2 private key (expected PKCS#8 DER)");
+    err = WithOpenSsl("cannot parse " + what + (is_private ? " (expected PKCS#8 DER)" : " (expected SPKI DER)"));
     return nullptr;
   }
   ERR_clear_error();
   if (!IsSm2(pkey)) {
-    err = "not an SM2 private key (key type " + KeyTypeName(pkey) + ")";
+    err = "not an " + what + " (key type " + KeyTypeName(pkey) + ")";
     EVP_PKEY_free(pkey);
     return nullptr;
   }
   return pkey;
 }
 
-EVP_PKEY* ParsePublicKey(const uint8_t* der, size_t len, std::string& err) {
-  if (len == 0) {
-    err = "SM2 public key DER is empty";
-    return nullptr;
-  }
-  if (len > static_cast<size_t>(INT32_MAX)) {
-    err = "SM2 public key DER is too large";
-    return nullptr;
-  }
-  ERR_clear_error();
-  const unsigned char* p = der;
-  EVP_PKEY* pkey = d2i_PUBKEY(nullptr, &p, static_cast<long>(len));
-  if (pkey == nullptr) {
-    err = WithOpenSsl("cannot parse SM2 public key (expected SPKI DER)");
-    return nullptr;
-  }
-  ERR_clear_error();
-  if (!IsSm2(pkey)) {
-    err = "not an SM2 public key (key type " + KeyTypeName(pkey) + ")";
-    EVP_PKEY_free(pkey);
-    return nullptr;
-  }
-  return pkey;
-}
+EVP_PKEY* ParsePrivateKey(const uint8_t* der, size_t len, std::string& err) { return ParseSm2Key(der, len, true, err); }
+EVP_PKEY* ParsePublicKey(const uint8_t* der, size_t len, std::string& err) { return ParseSm2Key(der, len, false, err); }
 
 // ---------------------------------------------------------------------------
 // Builds a public key from its parts; nullptr on failure (err set).

@@ -221,15 +221,13 @@ export class BackupService {
     // The password check (file/env) is input validation: refuse before anything runs.
     repo.environment();
     const base = { plan: plan.name, target: target.name, startedAt: started.toISOString() };
+    // What every backup_run row of this run starts with; it ends now.
+    const runRowStart = () => ({ kind: 'backup' as const, plan: plan.name, target: target.name, started_at: base.startedAt, ended_at: this.now().toISOString() });
     const fail = async (error: unknown, exitCode: number | null, manifest: Manifest | null): Promise<never> => {
       const egov = error instanceof EgovError ? error : new EgovError('internal', (error as Error).message);
       const resticExitCode = (egov.details?.resticExitCode as number | undefined) ?? exitCode;
       const row: Omit<BackupRunTable, 'id'> = {
-        kind: 'backup',
-        plan: plan.name,
-        target: target.name,
-        started_at: base.startedAt,
-        ended_at: this.now().toISOString(),
+        ...runRowStart(),
         status: 'failure',
         snapshot_id: null,
         files_new: null,
@@ -297,11 +295,7 @@ export class BackupService {
       const status: BackupRunTable['status'] = result.code === 3 ? 'partial' : 'success';
       const message = status === 'partial' ? `snapshot ${summary.snapshotId.slice(0, 8)} made, but some files could not be read: ${resticMessage(result.stderr)}` : `snapshot ${summary.snapshotId.slice(0, 8)}: ${summary.filesTotal} files, ${summary.bytesTotal} bytes read, ${summary.bytesAdded} bytes added to the repository`;
       const row: Omit<BackupRunTable, 'id'> = {
-        kind: 'backup',
-        plan: plan.name,
-        target: target.name,
-        started_at: base.startedAt,
-        ended_at: this.now().toISOString(),
+        ...runRowStart(),
         status,
         snapshot_id: summary.snapshotId,
         files_new: summary.filesNew,

@@ -20,3 +20,4 @@ export {
 } from './audit-log.js';
 export { createLogger, type Logger } from './logging.js';
 export { createServer, ROLES, type Role, type RouteRoles, type ServerOptions } from './http.js';
+export { openSecretBox, secretBoxFromKey, type SecretBox } from './secrets.js';

@@ -4,7 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import { createPublicKey, hash as oneShotHash, type KeyObject } from 'node:crypto';
-import { appendAudit, EgovError, recordAudit, runReusable, type AuditEvent, type CaAuthorityTable, type Database } from '../core/index.js';
+import { appendAudit, EgovError, recordAudit, runReusable, type AuditEvent, type CaAuthorityTable, type Database, type WriteTx } from '../core/index.js';
 import { algorithmOfKey, describeKey, generateKeyPairFor, keyLabel, parseKeyAlgorithm, signerFor, verifySignatureSync, type KeyAlgorithm, type KeyDescription, type Signer } from './algorithms.js';
 import { buildTbsInFrame, certificatePem, keyIdentifier, readCertificate, signCertificate, signTbs, spkiOf, tbsFrame, type CertificateInfo, type DistributionUrls, type TbsFrame } from './certificate.js';
 import { readCsr } from './csr.js';
@@ -76,6 +76,21 @@ export interface IssueFromCsrRequest {
   validityDays?: number;
   /** Replace the CSR's SANs (the RA decides what is vetted). */
   sans?: string[];
+  /** More writes that must commit with the certificate or not at all (the RA's request state). */
+  alsoWrite?: AlsoWrite;
+}
+
+/** Writes a caller adds to the same transaction as a CA state change, so neither lands without the other. */
+export type AlsoWrite = (tx: WriteTx, record: CertificateRecord) => Promise<void>;
+
+export interface IssueForKeyRequest {
+  ca: string;
+  profile: string;
+  subject: string;
+  sans?: string[];
+  publicKey: KeyObject;
+  validityDays?: number;
+  alsoWrite?: AlsoWrite;
 }
 
 export interface IssueWithKeygenRequest {
@@ -86,6 +101,7 @@ export interface IssueWithKeygenRequest {
   keyAlgorithm?: string;
   validityDays?: number;
   p12Password: string;
+  alsoWrite?: AlsoWrite;
 }
 
 const YEAR_MS = 365.25 * 86400_000;
@@ -353,6 +369,7 @@ export class Authority {
     validityDays: number | undefined,
     by: Actor,
     extraDetail: Record<string, unknown>,
+    alsoWrite?: AlsoWrite,
   ): Promise<IssuedCertificate> {
     const subjectText = formatName(subject);
     checkName(subject, subjectText);
@@ -395,21 +412,6 @@ export class Authority {
         revocation_reason: null,
         status_changed_seq: null,
       };
-      try {
-        await this.database.write(async (tx) => {
-          await runReusable(tx, 'certificate.insert', () => tx.insertInto('certificate').values(row), Object.values(row));
-          await appendAudit(tx, {
-            ...by,
-            action: 'ca.issue',
-            object: `ca:${context.name}/serial:${serial}`,
-            outcome: 'success',
-            detail: { profile: profile.name, subject: subjectText, sans: sansJson, keyAlgorithm, notAfter: notAfterText, ...extraDetail },
-          });
-        });
-      } catch (error) {
-        if (attempt < 3 && /unique|duplicate|primary key/i.test((error as Error).message)) continue;
-        throw error;
-      }
       // The record as toRecord(row) gives it, without reading the JSON back.
       const record: CertificateRecord = {
         ca: context.name,
@@ -424,6 +426,22 @@ export class Authority {
         fingerprintSha256: fingerprint,
         status: 'good',
       };
+      try {
+        await this.database.write(async (tx) => {
+          await runReusable(tx, 'certificate.insert', () => tx.insertInto('certificate').values(row), Object.values(row));
+          await appendAudit(tx, {
+            ...by,
+            action: 'ca.issue',
+            object: `ca:${context.name}/serial:${serial}`,
+            outcome: 'success',
+            detail: { profile: profile.name, subject: subjectText, sans: sansJson, keyAlgorithm, notAfter: notAfterText, ...extraDetail },
+          });
+          if (alsoWrite) await alsoWrite(tx, record);
+        });
+      } catch (error) {
+        if (attempt < 3 && /unique|duplicate|primary key/i.test((error as Error).message)) continue;
+        throw error;
+      }
       return { ...record, certificatePem: certificatePem(der), der };
     }
   }
@@ -451,7 +469,7 @@ export class Authority {
       const profile = getProfile(request.profile, this.profiles);
       const csr = await readCsr(request.csr);
       const sans = request.sans ? request.sans.map(parseSan) : csr.sans;
-      return this.issue(context, profile, csr.subject, csr.key, csr.spki, sans, request.validityDays, by, { source: 'csr' });
+      return this.issue(context, profile, csr.subject, csr.key, csr.spki, sans, request.validityDays, by, { source: 'csr' }, request.alsoWrite);
     });
   }
 
@@ -464,7 +482,7 @@ export class Authority {
       const sans = (request.sans ?? []).map(parseSan);
       const algorithm = request.keyAlgorithm ? parseKeyAlgorithm(request.keyAlgorithm) : defaultSubjectKey(context.algorithm);
       const keys = await generateKeyPairFor(algorithm);
-      const certificate = await this.issue(context, profile, subject, describeKey(keys.publicKey), spkiOf(keys.publicKey), sans, request.validityDays, by, { source: 'server-keygen' });
+      const certificate = await this.issue(context, profile, subject, describeKey(keys.publicKey), spkiOf(keys.publicKey), sans, request.validityDays, by, { source: 'server-keygen' }, request.alsoWrite);
       const pkcs12 = buildPkcs12({
         privateKey: keys.privateKey,
         certificates: [certificate.der, context.issuing.der, context.root.der],
@@ -472,6 +490,17 @@ export class Authority {
         friendlyName: subject.find((a) => a.type === 'CN')?.value ?? certificate.serial,
       });
       return { certificate, pkcs12 };
+    });
+  }
+
+  /** Issues for a public key the caller holds (server-side keys kept by the RA until delivery, renewals with the same key). */
+  async issueForPublicKey(request: IssueForKeyRequest, by: Actor): Promise<IssuedCertificate> {
+    return this.audited(by, 'ca.issue', `ca:${request.ca}`, async () => {
+      const context = await this.signingContext(request.ca);
+      const profile = getProfile(request.profile, this.profiles);
+      const subject = parseName(request.subject);
+      const sans = (request.sans ?? []).map(parseSan);
+      return this.issue(context, profile, subject, describeKey(request.publicKey), spkiOf(request.publicKey), sans, request.validityDays, by, { source: 'public-key' }, request.alsoWrite);
     });
   }
 
@@ -502,7 +531,7 @@ export class Authority {
   // ------------------------------------------------------------ revocation
 
   /** `reason` is an RFC 5280 name (keyCompromise, certificateHold, ...); a bad one is refused and audited like any other. */
-  async revoke(request: { ca: string; serial: string; reason: RevocationReason | string }, by: Actor): Promise<CertificateRecord> {
+  async revoke(request: { ca: string; serial: string; reason: RevocationReason | string; alsoWrite?: AlsoWrite }, by: Actor): Promise<CertificateRecord> {
     const object = `ca:${request.ca}/serial:${request.serial}`;
     return this.audited(by, request.reason === 'certificateHold' ? 'ca.suspend' : 'ca.revoke', object, async () => {
       const reason = parseReason(request.reason);
@@ -526,7 +555,9 @@ export class Authority {
           .where('serial', '=', serial)
           .execute();
         await appendAudit(tx, { ...by, action: status === 'hold' ? 'ca.suspend' : 'ca.revoke', object: `ca:${request.ca}/serial:${serial}`, outcome: 'success', detail: { reason } });
-        return toRecord({ ...row, status, revoked_at: revokedAt, revocation_reason: code, status_changed_seq: seq });
+        const changed = toRecord({ ...row, status, revoked_at: revokedAt, revocation_reason: code, status_changed_seq: seq });
+        if (request.alsoWrite) await request.alsoWrite(tx, changed);
+        return changed;
       });
       this.events.emit('status', { ca: request.ca, serial, status } satisfies StatusChange);
       return record;
@@ -534,7 +565,7 @@ export class Authority {
   }
 
   /** Releases a certificateHold: the certificate is good again and leaves the CRL (removeFromCRL in the delta). */
-  async unsuspend(request: { ca: string; serial: string }, by: Actor): Promise<CertificateRecord> {
+  async unsuspend(request: { ca: string; serial: string; alsoWrite?: AlsoWrite }, by: Actor): Promise<CertificateRecord> {
     return this.audited(by, 'ca.unsuspend', `ca:${request.ca}/serial:${request.serial}`, async () => {
       await this.authorityRow(request.ca);
       const serial = parseSerial(request.serial);
@@ -550,7 +581,9 @@ export class Authority {
           .where('serial', '=', serial)
           .execute();
         await appendAudit(tx, { ...by, action: 'ca.unsuspend', object: `ca:${request.ca}/serial:${serial}`, outcome: 'success' });
-        return toRecord({ ...row, status: 'good', revoked_at: null, revocation_reason: null, status_changed_seq: seq });
+        const changed = toRecord({ ...row, status: 'good', revoked_at: null, revocation_reason: null, status_changed_seq: seq });
+        if (request.alsoWrite) await request.alsoWrite(tx, changed);
+        return changed;
       });
       this.events.emit('status', { ca: request.ca, serial, status: 'good' } satisfies StatusChange);
       return record;

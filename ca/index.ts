@@ -14,3 +14,9 @@ export { REVOCATION_REASONS, OPERATOR_REASONS, parseReason, type RevocationReaso
 export { toPem } from './asn1/der.js';
 export type { CertificateRecord, CertificateStatus } from './store.js';
 export { caRoutes, type CaRoutesOptions } from './routes.js';
+export { accessHierarchy, certificateDirectory, trustedClientCas, serverTlsMaterial } from './directory.js';
+export { RegistrationDesk, parseRequestId, REQUEST_STATES, REQUEST_KINDS, type RequestView, type RequestFilter, type SubmitRequest, type Vetting, type RequestId, type RequestState, type RequestKind, type DeskOptions } from './ra/desk.js';
+export { residentIdProblem, maskIdNumber, maskIdNumbersIn, hostnameProblem, type Applicant, type SubjectType } from './ra/applicants.js';
+export { enrolWithCode, type EnrolmentRequest, type EnrolmentResult } from './ra/enrolment.js';
+export { raRoutes, type RaRoutesOptions } from './ra/routes.js';
+export { deskPages, type DeskPagesOptions } from './ra/pages.js';

@@ -1,11 +1,11 @@
 // HTTP for the CA: public distribution points (CA certificates, CRLs, OCSP)
 // and the JSON API to issue, revoke and look up certificates.
 
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { EgovError } from '../core/index.js';
+import { actorOf, EgovError } from '../core/index.js';
 import { toPem } from './asn1/der.js';
-import type { Actor, Authority } from './authority.js';
+import type { Authority } from './authority.js';
 import type { CrlService } from './crl.js';
 import { MAX_OCSP_REQUEST_BYTES, type OcspResponder } from './ocsp.js';
 import { OPERATOR_REASONS } from './revocation.js';
@@ -16,7 +16,6 @@ export interface CaRoutesOptions {
   ocsp: OcspResponder;
 }
 
-const actorOf = (request: FastifyRequest): Actor => ({ actor: request.principal?.name ?? 'anonymous', source: request.ip });
 
 const CaParams = Type.Object({ ca: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }) });
 const CertParams = Type.Object({ ca: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }), serial: Type.String({ pattern: '^[0-9a-fA-F:]{1,60}$' }) });
@@ -40,6 +39,7 @@ const CertificateRecordSchema = Type.Object({
 const IssuedSchema = Type.Composite([CertificateRecordSchema, Type.Object({ certificatePem: Type.String() })]);
 
 const ADMIN = { roles: ['ca-admin'] as const };
+const READ = { roles: ['ca-admin', 'ra-operator', 'security-officer', 'auditor'] as const };
 const PUBLIC = { roles: 'public' as const };
 
 export async function caRoutes(app: FastifyInstance, options: CaRoutesOptions): Promise<void> {
@@ -85,12 +85,12 @@ export async function caRoutes(app: FastifyInstance, options: CaRoutesOptions): 
     return reply.type('application/ocsp-response').header('cache-control', 'public, max-age=300').send(await answerOcsp(request.params.ca, body));
   });
 
-  // ---- JSON API (admin token until the RA desk brings roles)
-  app.get('/api/ca', { config: ADMIN }, async () => ({ hierarchies: await authority.listHierarchies() }));
+  // ---- JSON API: ca-admin changes things; the desk and the auditors read
+  app.get('/api/ca', { config: READ }, async () => ({ hierarchies: await authority.listHierarchies() }));
 
-  app.get<{ Params: { ca: string } }>('/api/ca/:ca', { config: ADMIN, schema: { params: CaParams } }, async (request) => authority.summary(request.params.ca));
+  app.get<{ Params: { ca: string } }>('/api/ca/:ca', { config: READ, schema: { params: CaParams } }, async (request) => authority.summary(request.params.ca));
 
-  app.get<{ Params: { ca: string } }>('/api/ca/:ca/chain', { config: ADMIN, schema: { params: CaParams } }, async (request) => {
+  app.get<{ Params: { ca: string } }>('/api/ca/:ca/chain', { config: READ, schema: { params: CaParams } }, async (request) => {
     const chain = await authority.chain(request.params.ca);
     return { chainPem: chain.map((c) => toPem('CERTIFICATE', c)).join('') };
   });
@@ -149,7 +149,7 @@ export async function caRoutes(app: FastifyInstance, options: CaRoutesOptions): 
   app.get<{ Params: { ca: string }; Querystring: { status?: 'good' | 'revoked' | 'hold'; limit?: string; after?: string; expiringBefore?: string } }>(
     '/api/ca/:ca/certificates',
     {
-      config: ADMIN,
+      config: READ,
       schema: {
         params: CaParams,
         querystring: Type.Object(
@@ -175,7 +175,7 @@ export async function caRoutes(app: FastifyInstance, options: CaRoutesOptions): 
     },
   );
 
-  app.get<{ Params: { ca: string; serial: string } }>('/api/ca/:ca/certificates/:serial', { config: ADMIN, schema: { params: CertParams, response: { 200: IssuedSchema } } }, async (request) => {
+  app.get<{ Params: { ca: string; serial: string } }>('/api/ca/:ca/certificates/:serial', { config: READ, schema: { params: CertParams, response: { 200: IssuedSchema } } }, async (request) => {
     const { der: _der, ...record } = await authority.getCertificate(request.params.ca, request.params.serial);
     return record;
   });

@@ -2,10 +2,11 @@
 // passphrase (asked for only when a key is opened), and the Authority.
 
 import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { Authority, CrlService, loadProfiles, OcspResponder, type Actor, type PassphraseSource } from '../ca/index.js';
-import { EgovError, loadConfig, openDatabase, type Config, type Database } from '../core/index.js';
+import { Authority, certificateDirectory, CrlService, loadProfiles, OcspResponder, RegistrationDesk, type Actor, type PassphraseSource } from '../ca/index.js';
+import { AccessControl, EgovError, loadConfig, openDatabase, openSecretBox, type Config, type Database } from '../core/index.js';
 
 export interface GlobalOptions {
   dataDir?: string;
@@ -89,6 +90,8 @@ export interface Suite {
   authority: Authority;
   crls: CrlService;
   ocsp: OcspResponder;
+  access: AccessControl;
+  desk: RegistrationDesk;
   close(): Promise<void>;
 }
 
@@ -109,15 +112,37 @@ export async function openSuite(options: GlobalOptions, confirmPassphrase = fals
     afterChangeSeconds: config.ca.crlAfterRevokeSeconds,
   });
   const ocsp = new OcspResponder(authority, { validitySeconds: config.ca.ocspValiditySeconds });
+  const access = new AccessControl({ database, directory: certificateDirectory(authority), settings: config.access });
+  const desk = new RegistrationDesk({ database, authority, secrets: openSecretBox(config.dataDir), fourEyes: config.ra.fourEyes });
   return {
     config,
     database,
     authority,
     crls,
     ocsp,
+    access,
+    desk,
     close: async () => {
       crls.stop();
       await database.close();
     },
   };
+}
+
+/** `out(data, human)`: JSON with --json, else the human text; one place for every command group. */
+export function outputFor(program: Command): (data: unknown, human: () => string) => void {
+  return (data, human) => {
+    const text = program.opts<GlobalOptions>().json ? JSON.stringify(data, null, 2) : human();
+    process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  };
+}
+
+/** Runs `work` with the suite open, closing it whatever happens. */
+export async function withOpenSuite<T>(options: GlobalOptions, work: (suite: Suite) => Promise<T>, confirmPassphrase = false): Promise<T> {
+  const suite = await openSuite(options, confirmPassphrase);
+  try {
+    return await work(suite);
+  } finally {
+    await suite.close();
+  }
 }

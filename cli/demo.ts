@@ -6,11 +6,13 @@
 // EGOV_OPS_CA_PASSPHRASE instead.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BackupService } from '../backup/index.js';
 import { loadConfig } from '../core/index.js';
-import { cliActor, openSuite, passphraseSource, type GlobalOptions } from './context.js';
+import { accessHierarchy } from '../ca/index.js';
+import type { Role } from '../core/index.js';
+import { cliActor, openSuite, passphraseSource, type GlobalOptions, type Suite } from './context.js';
 import { startServer } from './serve.js';
 
 const DEMO_HIERARCHIES = [
@@ -18,7 +20,7 @@ const DEMO_HIERARCHIES = [
   { name: 'city-ecdsa', algorithm: 'ecdsa-p256', subject: '/C=CN/O=City E-Government/OU=CA/CN=City E-Gov ECDSA Root CA' },
 ];
 
-export async function startDemo(options: GlobalOptions, listen: { port?: number; host?: string }): Promise<void> {
+export async function startDemo(options: GlobalOptions, listen: { port?: number; tlsPort?: number; host?: string }): Promise<void> {
   const say = (line: string) => process.stderr.write(line + '\n');
   const dataDir = loadConfig({ ...(options.config ? { file: options.config } : {}), flags: options.dataDir ? { dataDir: options.dataDir } : {} }).dataDir;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -35,7 +37,8 @@ export async function startDemo(options: GlobalOptions, listen: { port?: number;
     const summary = await suite.authority.initHierarchy(hierarchy, cliActor());
     say(`demo: created hierarchy ${summary.name} (${summary.algorithm}): ${summary.root.subject}`);
   }
-  const { address } = await startServer(suite, { ...listen, announce: say });
+  const operators = await demoOperators(suite, dataDir);
+  const { address, secure } = await startServer(suite, { ...listen, passphrase: passphraseSource(suiteOptions), announce: say });
   // A first backup of the suite's own stores to the default same-city repository, in the background.
   const backups = new BackupService({ config: suite.config, database: suite.database, caPassphrase: passphraseSource(suiteOptions), actor: { actor: 'system', source: 'demo' } });
   backups
@@ -46,7 +49,11 @@ export async function startDemo(options: GlobalOptions, listen: { port?: number;
   say(`  CA certificates  ${address}/ca/city-sm2.crt   ${address}/ca/city-ecdsa-chain.pem`);
   say(`  CRLs             ${address}/crl/city-sm2.crl  ${address}/crl/city-sm2-delta.crl`);
   say(`  OCSP             ${address}/ocsp/city-sm2`);
-  say(`  API              ${address}/api/ca  (Authorization: Bearer <admin token>)`);
+  if (secure) {
+    say(`  Desk (mTLS)      ${secure.address}/desk   import a client certificate into the browser first:`);
+    for (const o of operators) say(`                   ${o.file}  (PKCS#12 password: ${o.p12Password}; roles ${o.roles.join(', ')}${o.signInPassword ? `; sign-in password in ${o.signInPasswordFile}` : ''})`);
+    say(`  API (mTLS)       curl --cert-type P12 --cert ${operators[0]?.file}:PASSWORD --cacert ${path.join(dataDir, 'tls', 'server.crt')} ${secure.address}/api/access/me`);
+  }
   say(`  CLI              npx egov-ops --data-dir ${dataDir} --passphrase-file ${passphraseFile} ca list`);
   const stop = async () => {
     await suite.close();
@@ -54,4 +61,45 @@ export async function startDemo(options: GlobalOptions, listen: { port?: number;
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+interface DemoOperator {
+  file: string;
+  p12Password: string;
+  roles: Role[];
+  signInPassword?: string;
+  signInPasswordFile?: string;
+}
+
+/**
+ * Two demo desk operators, made once: A (ca-admin and ra-operator, with a
+ * sign-in password) and B (ra-operator), so four-eyes approval can be tried.
+ * Their PKCS#12 files and passwords sit in the data directory (demo only).
+ */
+async function demoOperators(suite: Suite, dataDir: string): Promise<DemoOperator[]> {
+  const ca = await accessHierarchy(suite.authority, suite.config.access.ca);
+  const specs: Array<{ name: string; file: string; roles: Role[] }> = [
+    { name: 'Demo Operator A', file: 'demo-operator-a.p12', roles: ['ca-admin', 'ra-operator'] },
+    { name: 'Demo Operator B', file: 'demo-operator-b.p12', roles: ['ra-operator'] },
+  ];
+  const result: DemoOperator[] = [];
+  for (const spec of specs) {
+    const file = path.join(dataDir, spec.file);
+    const secretsFile = file + '.passwords.json';
+    if (existsSync(file) && existsSync(secretsFile)) {
+      result.push({ file, roles: spec.roles, ...(JSON.parse(readFileSync(secretsFile, 'utf8')) as { p12Password: string; signInPassword?: string }), ...(spec.roles.includes('ca-admin') ? { signInPasswordFile: secretsFile } : {}) });
+      continue;
+    }
+    const p12Password = randomBytes(9).toString('base64url');
+    const signInPassword = spec.roles.includes('ca-admin') ? `Demo-${randomBytes(6).toString('base64url')}9` : undefined;
+    const { certificate, pkcs12 } = await suite.authority.issueWithKeygen(
+      { ca, profile: 'person', subject: `CN=${spec.name},serialNumber=EMP-DEMO-${spec.file.slice(14, 15).toUpperCase()},OU=Registration Desk`, p12Password },
+      cliActor(),
+    );
+    await suite.access.bind({ ca, serial: certificate.serial, holder: spec.name, roles: spec.roles, ...(signInPassword ? { password: signInPassword } : {}) }, cliActor());
+    writeFileSync(file, pkcs12, { mode: 0o600 });
+    writeFileSync(secretsFile, JSON.stringify({ p12Password, ...(signInPassword ? { signInPassword } : {}) }) + '\n', { mode: 0o600 });
+    result.push({ file, p12Password, roles: spec.roles, ...(signInPassword ? { signInPassword, signInPasswordFile: secretsFile } : {}) });
+  }
+  return result;
 }

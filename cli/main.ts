@@ -12,10 +12,11 @@ import {
   type HierarchySummary,
 } from '../ca/index.js';
 import { asEgovError, EgovError, exitCodes, verifyAuditLog, listAudit } from '../core/index.js';
-import { cliActor, openSuite, type GlobalOptions, type Suite } from './context.js';
+import { cliActor, openSuite, passphraseSource, type GlobalOptions, type Suite } from './context.js';
 import { startServer } from './serve.js';
 import { startDemo } from './demo.js';
 import { registerBackupCommands } from './backup.js';
+import { registerAccessCommands } from './access.js';
 
 const program = new Command();
 program
@@ -98,7 +99,17 @@ ca.command('init')
         { name: o.ca, algorithm: o.algorithm, subject: o.subject, ...(o.issuingSubject ? { issuingSubject: o.issuingSubject } : {}), rootValidityYears: o.rootYears, issuingValidityYears: o.issuingYears },
         cliActor(),
       );
-      out(summary, () => `created hierarchy\n${describeHierarchy(summary)}`);
+      // The way in for the first ca-admin: a one-time code, shown once.
+      let enrolment: { code: string; expiresAt: string } | undefined;
+      if (summary.algorithm !== 'sm2' && !(await suite.access.hasAdministrator())) enrolment = await suite.access.createEnrolmentCode('ca-admin', cliActor());
+      out({ ...summary, ...(enrolment ? { enrolment } : {}) }, () =>
+        [
+          `created hierarchy\n${describeHierarchy(summary)}`,
+          ...(enrolment
+            ? [`\nfirst ca-admin enrolment code (one use, shown once, valid until ${enrolment.expiresAt}):\n  ${enrolment.code}`, '  spend it with `egov-ops access enrol --code CODE ...` or POST /api/access/enrol on the HTTPS port']
+            : []),
+        ].join('\n'),
+      );
     }, true),
   );
 
@@ -311,15 +322,16 @@ auditLog
 
 program
   .command('serve')
-  .description('serve /ca/NAME.crt, /crl/NAME.crl, /ocsp/NAME and the API; builds CRLs on schedule')
-  .option('--port <n>', 'port (default from config: 8080)', (v) => Number(v))
+  .description('serve /ca/NAME.crt, /crl/NAME.crl, /ocsp/NAME over HTTP, and the registration desk and API over HTTPS with client certificates; builds CRLs and runs backups on schedule')
+  .option('--port <n>', 'plain HTTP port for CA certificates, CRLs, OCSP (default from config: 8080)', (v) => Number(v))
+  .option('--tls-port <n>', 'HTTPS port with client certificates: the desk and the API (default from config: 8443)', (v) => Number(v))
   .option('--host <addr>', 'address to listen on (default 127.0.0.1)')
   .option('--demo', 'first run: create demo hierarchies (SM2 and ECDSA) with a demo passphrase kept in the data directory')
   .action(async (o) => {
-    if (o.demo) return startDemo(globals(), { port: o.port, host: o.host });
+    if (o.demo) return startDemo(globals(), { port: o.port, tlsPort: o.tlsPort, host: o.host });
     const suite = await openSuite(globals());
-    const { address } = await startServer(suite, { port: o.port, host: o.host, announce: (line) => process.stderr.write(line + '\n') });
-    process.stderr.write(`egov-ops serving on ${address} (data in ${suite.config.dataDir}, ${suite.database.dialect})\n`);
+    const { address, secure } = await startServer(suite, { port: o.port, tlsPort: o.tlsPort, host: o.host, passphrase: passphraseSource(globals()), announce: (line) => process.stderr.write(line + '\n') });
+    process.stderr.write(`egov-ops serving on ${address} (public: CA certificates, CRLs, OCSP)${secure ? ` and ${secure.address} (client certificates: desk at /desk, API)` : ''} (data in ${suite.config.dataDir}, ${suite.database.dialect})\n`);
     const stop = async () => {
       await suite.close();
       process.exit(0);
@@ -328,7 +340,18 @@ program
     process.once('SIGTERM', stop);
   });
 
+ca.command('expiring')
+  .description('good certificates that expire within N days, soonest first, across every hierarchy')
+  .option('--days <n>', 'look this many days ahead', (v) => Number(v), 30)
+  .action(async (o) =>
+    withSuite(async (suite) => {
+      const list = await suite.desk.expiring(o.days);
+      out(list, () => (list.length ? list.map((c) => `${c.notAfter.slice(0, 10)}  ${String(c.daysLeft).padStart(4)} d  ${c.ca}/${c.serial}  ${c.profile}  ${c.subject}`).join('\n') : `no good certificate expires within ${o.days} days`));
+    }),
+  );
+
 registerBackupCommands(program);
+registerAccessCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const egov = asEgovError(error);

@@ -1,34 +1,65 @@
-// `egov-ops serve`: the HTTP server with every module's routes, the CRL
-// schedule and the OCSP cache watcher.
+// `egov-ops serve`: two listeners over the same modules. Plain HTTP serves
+// what certificates point at (CA certificates, CRLs, OCSP); HTTPS asks for a
+// client certificate from our CA and admits the roles bound to it (the desk,
+// the APIs, agents). Also runs the CRL schedule, the OCSP cache watcher and
+// the backup schedule.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { accessHierarchy, caRoutes, deskPages, raRoutes, serverTlsMaterial, trustedClientCas } from '../ca/index.js';
 import { BackupScheduler, BackupService } from '../backup/index.js';
-import { caRoutes } from '../ca/index.js';
-import { createLogger, createServer } from '../core/index.js';
+import { accessRoutes, createLogger, createServer, EgovError } from '../core/index.js';
+import type { FastifyInstance } from 'fastify';
 import type { Suite } from './context.js';
 
-/** The admin token's SHA-256: from EGOV_OPS_ADMIN_TOKEN, else the stored hash, else a new token shown once. */
-export function adminTokenHash(dataDir: string, announce: (line: string) => void): string {
-  const fromEnv = process.env.EGOV_OPS_ADMIN_TOKEN;
-  if (fromEnv) return createHash('sha256').update(fromEnv).digest('hex');
-  const file = path.join(dataDir, 'admin-token.sha256');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const token = randomBytes(24).toString('base64url');
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  // Only the hash is kept; the token itself is shown this once.
-  writeFileSync(file, createHash('sha256').update(token).digest('hex') + '\n', { mode: 0o600 });
-  announce(`admin token (shown once; only its hash is stored in ${file}): ${token}`);
-  return createHash('sha256').update(token).digest('hex');
+export interface StartOptions {
+  port?: number;
+  tlsPort?: number;
+  host?: string;
+  announce: (line: string) => void;
+  /** The CA key passphrase: the HTTPS server key is kept encrypted with it. */
+  passphrase: () => Promise<string>;
 }
 
-export async function startServer(suite: Suite, options: { port?: number; host?: string; announce: (line: string) => void }) {
+export interface Started {
+  /** The plain HTTP listener (public routes). */
+  app: FastifyInstance;
+  address: string;
+  /** The mTLS listener, when a non-SM2 hierarchy exists to issue its certificate. */
+  secure?: { app: FastifyInstance; address: string };
+}
+
+export async function startServer(suite: Suite, options: StartOptions): Promise<Started> {
   const logger = createLogger(suite.config.log.level);
-  const app = createServer({ logger, adminTokenSha256: adminTokenHash(suite.config.dataDir, options.announce) });
-  await app.register(caRoutes, { authority: suite.authority, crls: suite.crls, ocsp: suite.ocsp });
-  suite.crls.start();
-  const stopWatching = suite.authority.watchStatusChanges();
+  const host = options.host ?? suite.config.server.host;
+  const { authority, crls, ocsp, access, desk } = suite;
+
+  let secure: Started['secure'];
+  let secureUrl: string | undefined;
+  const hierarchies = await authority.listHierarchies();
+  if (hierarchies.some((h) => h.algorithm !== 'sm2')) {
+    const ca = await accessHierarchy(authority, suite.config.access.ca);
+    const tls = await serverTlsMaterial(authority, {
+      dataDir: suite.config.dataDir,
+      ca,
+      names: [...suite.config.server.tlsNames, ...(host !== '0.0.0.0' && host !== '::' ? [host] : [])],
+      passphrase: options.passphrase,
+      by: { actor: 'system', source: 'serve' },
+    });
+    const app = createServer({ logger, tls: { ...tls, ca: await trustedClientCas(authority) }, access });
+    await app.register(caRoutes, { authority, crls, ocsp });
+    await app.register(accessRoutes, { access });
+    await app.register(raRoutes, { desk, authority, access, accessCa: () => accessHierarchy(authority, suite.config.access.ca) });
+    await app.register(deskPages, { desk, authority, access });
+    const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
+    secure = { app, address };
+    secureUrl = address;
+  } else {
+    options.announce('no RSA/ECDSA hierarchy yet: the HTTPS desk and API (client certificates) start once one exists (`egov-ops ca init --algorithm ecdsa-p256 ...`)');
+  }
+
+  const app = createServer({ logger, ...(secureUrl ? { secureUrl } : {}) });
+  await app.register(caRoutes, { authority, crls, ocsp });
+  crls.start();
+  const stopWatching = authority.watchStatusChanges();
   // Backups on each target's schedule; failures are recorded by the service.
   const backups = new BackupScheduler(new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'scheduler' } }), {
     log: (line, fields) => logger.info(fields ?? {}, line),
@@ -37,7 +68,14 @@ export async function startServer(suite: Suite, options: { port?: number; host?:
   app.addHook('onClose', async () => {
     stopWatching();
     backups.stop();
+    await secure?.app.close();
   });
-  const address = await app.listen({ port: options.port ?? suite.config.server.port, host: options.host ?? suite.config.server.host });
-  return { app, address };
+  let address: string;
+  try {
+    address = await app.listen({ port: options.port ?? suite.config.server.port, host });
+  } catch (error) {
+    await secure?.app.close();
+    throw new EgovError('unavailable', `cannot listen on ${host}:${options.port ?? suite.config.server.port}: ${(error as Error).message}`);
+  }
+  return { app, address, ...(secure ? { secure } : {}) };
 }

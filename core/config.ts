@@ -132,6 +132,10 @@ export const ConfigSchema = Type.Object(
       {
         host: Type.String({ minLength: 1 }),
         port: Port,
+        /** HTTPS with client certificates (mTLS): the desk, the API, agents. The plain port serves only public routes. */
+        tlsPort: Port,
+        /** Names the server certificate carries besides localhost and 127.0.0.1. */
+        tlsNames: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 20 }),
         /** Base URL written into certificates (CRL distribution point, AIA). */
         publicUrl: Type.String({ pattern: '^https?://[^/]+' }),
       },
@@ -151,6 +155,27 @@ export const ConfigSchema = Type.Object(
         ocspSigner: Type.Union([Type.Literal('delegated'), Type.Literal('issuer')]),
         /** YAML or JSON file of certificate profiles that replace or add to the built-in ones. */
         profilesFile: Type.Optional(Type.String({ minLength: 1 })),
+      },
+      { additionalProperties: false },
+    ),
+    access: Type.Object(
+      {
+        /** The hierarchy that issues people's, agents' and the server's TLS certificates (default: the first non-SM2 one). */
+        ca: Type.Optional(Type.String({ minLength: 1 })),
+        /** Wrong passwords in a row before a certificate is locked out. */
+        maxFailedSignIns: Type.Integer({ minimum: 1, maximum: 100 }),
+        lockoutMinutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 }),
+        /** A session ends after this long without a request... */
+        sessionIdleMinutes: Type.Integer({ minimum: 1, maximum: 24 * 60 }),
+        /** ...and after this long in any case. */
+        sessionMaxHours: Type.Integer({ minimum: 1, maximum: 24 * 7 }),
+      },
+      { additionalProperties: false },
+    ),
+    ra: Type.Object(
+      {
+        /** Per profile: approval needs a second operator who did not vet. Profiles not listed: off. */
+        fourEyes: Type.Record(Type.String(), Type.Boolean()),
       },
       { additionalProperties: false },
     ),
@@ -174,7 +199,9 @@ export function defaultConfig(dataDir = './data'): Config {
   return {
     dataDir,
     database: {},
-    server: { host: '127.0.0.1', port: 8080, publicUrl: 'http://127.0.0.1:8080' },
+    server: { host: '127.0.0.1', port: 8080, tlsPort: 8443, tlsNames: [], publicUrl: 'http://127.0.0.1:8080' },
+    access: { maxFailedSignIns: 5, lockoutMinutes: 15, sessionIdleMinutes: 15, sessionMaxHours: 8 },
+    ra: { fourEyes: { person: true, software: true } },
     ca: { crlIntervalSeconds: 3600, crlAfterRevokeSeconds: 2, crlValidityHours: 24, ocspValiditySeconds: 3600, ocspSigner: 'delegated' },
     log: { level: 'info' },
   };
@@ -219,6 +246,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): Plain {
   // Only a plain decimal becomes a number; anything else stays text, so the
   // error shows what was given ("abc"), not NaN (which JSON prints as null).
   if (env.EGOV_OPS_PORT) server.port = /^\s*\d+\s*$/.test(env.EGOV_OPS_PORT) ? Number(env.EGOV_OPS_PORT) : env.EGOV_OPS_PORT;
+  if (env.EGOV_OPS_TLS_PORT) server.tlsPort = /^\s*\d+\s*$/.test(env.EGOV_OPS_TLS_PORT) ? Number(env.EGOV_OPS_TLS_PORT) : env.EGOV_OPS_TLS_PORT;
   if (env.EGOV_OPS_PUBLIC_URL) server.publicUrl = env.EGOV_OPS_PUBLIC_URL;
   if (Object.keys(server).length) fromEnv.server = server;
   if (env.EGOV_OPS_LOG_LEVEL) fromEnv.log = { level: env.EGOV_OPS_LOG_LEVEL };
@@ -296,6 +324,7 @@ const environmentNames: Record<string, string> = {
   database: 'EGOV_OPS_DATABASE_URL',
   'database.url': 'EGOV_OPS_DATABASE_URL',
   'server.port': 'EGOV_OPS_PORT',
+  'server.tlsPort': 'EGOV_OPS_TLS_PORT',
   'server.publicUrl': 'EGOV_OPS_PUBLIC_URL',
   log: 'EGOV_OPS_LOG_LEVEL',
   'log.level': 'EGOV_OPS_LOG_LEVEL',

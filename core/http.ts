@@ -1,73 +1,159 @@
-// The one HTTP server: fastify, with each module's routes as a plugin.
-// Every route must declare the roles it admits (config.roles); a route
-// without one is refused at start-up, so nothing is exposed by accident.
+// The HTTP servers: fastify, with each module's routes as a plugin. Every
+// route must declare the roles it admits (config.roles); a route without one
+// is refused at start-up, so nothing is exposed by accident.
+//
+// Two listeners share the routes: plain HTTP answers only `public` routes
+// (CRLs, OCSP, CA certificates: what certificates point at), HTTPS asks for a
+// client certificate and admits the roles bound to it (core/access).
 
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
+import type { TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AccessControl, SESSION_COOKIE, type PresentedCertificate, type Principal, type Role } from './access/access.js';
 import { EgovError, asEgovError } from './errors.js';
 import type { Logger } from './logging.js';
 
-export const ROLES = ['ca-admin', 'ra-operator', 'security-officer', 'network-admin', 'auditor', 'agent'] as const;
-export type Role = (typeof ROLES)[number];
-/** `public`: anyone (CA certificates, CRLs, OCSP, health). */
-export type RouteRoles = 'public' | readonly Role[];
+export { ROLES, type Role } from './access/access.js';
+
+/**
+ * `public`: anyone (CA certificates, CRLs, OCSP, health). `signed-in`: any
+ * certificate bound to a role, before the password (sign-in itself, who-am-I).
+ * Otherwise the roles admitted; administrator roles count only after the password.
+ */
+export type RouteRoles = 'public' | 'signed-in' | readonly Role[];
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     roles?: RouteRoles;
   }
   interface FastifyRequest {
-    principal?: { name: string; roles: readonly Role[] };
+    principal?: Principal;
   }
+  interface FastifyInstance {
+    /** Every route with the roles it admits, as registered: what the access test walks. */
+    declaredRoutes: Array<{ method: string; url: string; roles: RouteRoles }>;
+  }
+}
+
+export interface TlsOptions {
+  key: string | Buffer;
+  cert: string | Buffer;
+  /** Roots and issuing CAs whose certificates may sign in. */
+  ca: Array<string | Buffer>;
 }
 
 export interface ServerOptions {
   logger: Logger;
-  /** SHA-256 (hex) of the admin token; until the RA desk brings certificates, it stands for `ca-admin`. */
-  adminTokenSha256: string;
+  /** With TLS and access control: the mTLS server. Without: the plain server for public routes only. */
+  tls?: TlsOptions;
+  access?: AccessControl;
+  /** Where to send people who reach a non-public route over plain HTTP. */
+  secureUrl?: string;
   bodyLimit?: number;
-}
-
-function tokenMatches(presented: string, expectedSha256: string): boolean {
-  const digest = createHash('sha256').update(presented).digest();
-  const expected = Buffer.from(expectedSha256, 'hex');
-  return expected.length === digest.length && timingSafeEqual(digest, expected);
 }
 
 // Loaded when a server is made, not when the CLI starts: most commands never serve.
 const require = createRequire(import.meta.url);
 
+/** The `egov_session` cookie of a request, if any. */
+export function sessionCookieOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === SESSION_COOKIE) return value.join('=');
+  }
+  return undefined;
+}
+
+const presentedBySocket = new WeakMap<object, PresentedCertificate>();
+
+/** The client certificate of a connection, read once per TLS connection. */
+function presentedCertificate(request: FastifyRequest): PresentedCertificate {
+  const socket = request.raw.socket as TLSSocket;
+  let presented = presentedBySocket.get(socket);
+  if (!presented) {
+    const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(true) : undefined;
+    const der = peer && peer.raw ? peer.raw : undefined;
+    const issuer = peer?.issuerCertificate;
+    presented = {
+      der,
+      issuerDer: issuer && issuer.raw && !issuer.raw.equals(der ?? Buffer.alloc(0)) ? issuer.raw : undefined,
+      authorized: socket.authorized === true,
+      authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,
+    };
+    presentedBySocket.set(socket, presented);
+  }
+  return presented;
+}
+
+// What a cross-site form or a no-cors fetch can send: these need the session's CSRF token.
+const SIMPLE_CONTENT_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)\b/i;
+
 export function createServer(options: ServerOptions): FastifyInstance {
   const { default: Fastify, LogController } = require('fastify') as typeof import('fastify');
-  const app = Fastify({
+  // One instance type for both listeners (the https options do not change the request API we use).
+  const app = (Fastify as unknown as (options: object) => FastifyInstance)({
     loggerInstance: options.logger as unknown as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Requests are not logged one by one (OCSP alone runs at thousands a second); errors are.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    ...(options.tls
+      ? { https: { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' as const } }
+      : {}),
   });
+
+  // HTML forms post url-encoded bodies; parsed here so every module's form routes get an object.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 256 * 1024 }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  const access = options.tls ? options.access : undefined;
 
   // The check runs only on routes that admit roles: public ones (OCSP at
   // thousands a second) pay nothing for it.
   const checkRoles = async (request: FastifyRequest) => {
-    const roles = request.routeOptions.config?.roles;
-    if (roles === 'public' || roles === undefined) return;
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new EgovError('unauthorized', 'this route needs the admin token: send "Authorization: Bearer TOKEN"');
-    if (!tokenMatches(match[1]!, options.adminTokenSha256)) throw new EgovError('unauthorized', 'the admin token is not valid');
-    const principal = { name: 'admin-token', roles: ['ca-admin'] as const };
-    if (!roles.some((role) => principal.roles.includes(role as 'ca-admin'))) {
-      throw new EgovError('forbidden', `this route admits ${roles.join(', ')}; the admin token holds ca-admin`);
+    const roles = request.routeOptions.config?.roles as Exclude<RouteRoles, 'public'>;
+    if (!access) {
+      throw new EgovError('unauthorized', `this route needs a client certificate: use ${options.secureUrl ?? 'the HTTPS port'}${request.url}`);
     }
+    const principal = await access.authenticate(presentedCertificate(request), sessionCookieOf(request), request.ip);
     request.principal = principal;
+    if (roles === 'signed-in') return;
+    if (roles.some((role) => principal.activeRoles.includes(role))) return;
+    const what = `http:${request.method} ${request.routeOptions.url}`;
+    if (roles.some((role) => principal.roles.includes(role))) {
+      throw new EgovError('unauthorized', `this route needs your ${roles.filter((r) => principal.roles.includes(r)).join(', ')} role, which is active only after you sign in with your password`, { signIn: '/sign-in' });
+    }
+    const reason = `this route admits ${roles.join(', ')}; your certificate holds ${principal.roles.join(', ') || 'no role'}`;
+    await access.refuse(principal, what, reason, request.ip);
+    throw new EgovError('forbidden', reason);
   };
 
+  // Client certificates, like cookies, go with any request the browser makes:
+  // a state change sent the way a cross-site form can send it needs the token.
+  const checkCsrf = async (request: FastifyRequest) => {
+    // Only POST can cross sites without a CORS preflight (forms, no-cors fetch); PUT and DELETE cannot.
+    if (request.method !== 'POST') return;
+    const type = request.headers['content-type'] ?? '';
+    if (type && !SIMPLE_CONTENT_TYPES.test(type)) return;
+    const sent = (request.headers['x-csrf-token'] as string | undefined) ?? (request.body as Record<string, unknown> | undefined)?._csrf;
+    const expected = request.principal?.session?.csrf;
+    if (!expected) throw new EgovError('forbidden', 'a form was posted without a session: open the page again and resubmit');
+    if (sent !== expected) throw new EgovError('forbidden', 'the form was posted without this session\'s CSRF token (expired page or a cross-site request): open the page again and resubmit');
+  };
+
+  const declaredRoutes: FastifyInstance['declaredRoutes'] = [];
+  app.decorate('declaredRoutes', declaredRoutes);
   app.addHook('onRoute', (route) => {
     const roles = route.config?.roles;
     if (!roles) throw new Error(`route ${route.method} ${route.url} does not declare its roles`);
-    if (roles !== 'public') route.onRequest = [checkRoles, ...[route.onRequest ?? []].flat()];
+    for (const method of [route.method].flat()) if (method !== 'HEAD') declaredRoutes.push({ method, url: route.url, roles });
+    if (roles !== 'public') {
+      route.onRequest = [checkRoles, ...[route.onRequest ?? []].flat()];
+      route.preHandler = [checkCsrf, ...[route.preHandler ?? []].flat()];
+    }
   });
 
   app.setErrorHandler((error: Error & { validation?: unknown; statusCode?: number; code?: string }, request, reply: FastifyReply) => {

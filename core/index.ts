@@ -21,3 +21,19 @@ export {
 export { createLogger, type Logger } from './logging.js';
 export { createServer, ROLES, type Role, type RouteRoles, type ServerOptions } from './http.js';
 export { openSecretBox, secretBoxFromKey, type SecretBox } from './secrets.js';
+export {
+  AccessControl,
+  ADMIN_ROLES,
+  SESSION_COOKIE,
+  parseRole,
+  type AccessSettings,
+  type BindingView,
+  type CertificateDirectory,
+  type PeerIdentity,
+  type PresentedCertificate,
+  type Principal,
+  type SessionGrant,
+} from './access/access.js';
+export { checkPasswordStrength, MIN_PASSWORD_LENGTH } from './access/passwords.js';
+export { accessRoutes, actorOf, principalOf, setSessionCookie, clearSessionCookie, type AccessRoutesOptions } from './access/routes.js';
+export { sessionCookieOf, type TlsOptions } from './http.js';

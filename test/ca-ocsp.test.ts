@@ -6,7 +6,7 @@
 // (init, issue, revoke, CRL, OCSP) on PostgreSQL.
 
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -95,7 +95,7 @@ interface Served {
 
 /** The real HTTP server: core's fastify with the CA routes, on a free loopback port. */
 async function serve(authority: Authority): Promise<Served> {
-  const app = createServer({ logger: createLogger('silent'), adminTokenSha256: createHash('sha256').update('test admin token').digest('hex') });
+  const app = createServer({ logger: createLogger('silent') });
   const crls = new CrlService(authority, { validityHours: 24, intervalSeconds: 3600, afterChangeSeconds: 3600 });
   const ocsp = new OcspResponder(authority, { validitySeconds: 3600 });
   await app.register(caRoutes, { authority, crls, ocsp });

@@ -133,6 +133,200 @@ export const migrations: Record<string, MigrationFactory> = {
       await db.schema.createIndex('backup_drill_target').on('backup_drill').columns(['target', 'started_at']).execute();
     },
   }),
+  '0004-access-ra': (dialect) => ({
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('access_binding')
+        .addColumn('ca_name', 'text', (c) => c.notNull())
+        .addColumn('serial', 'text', (c) => c.notNull())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('roles', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text')
+        .addColumn('failed_sign_ins', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('locked_until', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('access_binding_pk', ['ca_name', 'serial'])
+        .execute();
+      await db.schema
+        .createTable('access_session')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('ca_name', 'text', (c) => c.notNull())
+        .addColumn('serial', 'text', (c) => c.notNull())
+        .addColumn('csrf_token', 'text', (c) => c.notNull())
+        .addColumn('password_verified', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_seen_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('ended_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('access_enrolment')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'text')
+        .addColumn('used_by', 'text')
+        .execute();
+      await db.schema
+        .createTable('ra_request')
+        .addColumn('id', autoId(dialect))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('subject_type', 'text', (c) => c.notNull())
+        .addColumn('profile', 'text', (c) => c.notNull())
+        .addColumn('ca_name', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('id_number', 'text')
+        .addColumn('hostname', 'text')
+        .addColumn('applicant', 'text', (c) => c.notNull())
+        .addColumn('key_source', 'text', (c) => c.notNull())
+        .addColumn('csr', blob(dialect))
+        .addColumn('key_algorithm', 'text')
+        .addColumn('target_serial', 'text')
+        .addColumn('revoke_reason', 'text')
+        .addColumn('dedupe_key', 'text')
+        .addColumn('submitted_by', 'text', (c) => c.notNull())
+        .addColumn('submitted_at', 'text', (c) => c.notNull())
+        .addColumn('vetted_by', 'text')
+        .addColumn('vetted_at', 'text')
+        .addColumn('vetting', 'text')
+        .addColumn('approved_by', 'text')
+        .addColumn('approved_at', 'text')
+        .addColumn('rejected_by', 'text')
+        .addColumn('rejected_at', 'text')
+        .addColumn('reject_reason', 'text')
+        .addColumn('issued_serial', 'text')
+        .addColumn('issued_at', 'text')
+        .addColumn('delivered_at', 'text')
+        .addColumn('pending_key', blob(dialect))
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      // An open request's identity (who or what, which profile): a duplicate submission collides here.
+      await db.schema.createIndex('ra_request_dedupe').on('ra_request').column('dedupe_key').unique().execute();
+      for (const column of ['state', 'profile', 'submitted_by', 'name', 'id_number', 'hostname', 'issued_serial', 'submitted_at']) {
+        await db.schema.createIndex(`ra_request_${column}`).on('ra_request').columns([column, 'id']).execute();
+      }
+    },
+  }),
+  // The monitor: inventory (nodes, parents, links), the embedded metrics
+  // store, logs, events, and each agent's delivery high-water mark. Metric,
+  // log and event times are epoch milliseconds (bigint), not ISO text: these
+  // tables take thousands of rows a second and are read by time range.
+  '0005-monitor': (dialect) => ({
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('monitor_node')
+        .addColumn('id', autoId(dialect))
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('zone', 'text', (c) => c.notNull())
+        .addColumn('site', 'text', (c) => c.notNull())
+        .addColumn('level', 'text', (c) => c.notNull())
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('snmp_port', 'integer', (c) => c.notNull())
+        .addColumn('snmp_version', 'text')
+        .addColumn('snmp_user', 'text')
+        .addColumn('snmp_auth_protocol', 'text')
+        .addColumn('snmp_priv_protocol', 'text')
+        .addColumn('snmp_secret', blob(dialect))
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('monitor_node_parent')
+        .addColumn('node_id', 'bigint', (c) => c.notNull().references('monitor_node.id').onDelete('cascade'))
+        .addColumn('parent_id', 'bigint', (c) => c.notNull().references('monitor_node.id'))
+        .addPrimaryKeyConstraint('monitor_node_parent_pk', ['node_id', 'parent_id'])
+        .execute();
+      await db.schema.createIndex('monitor_node_parent_parent').on('monitor_node_parent').column('parent_id').execute();
+      await db.schema
+        .createTable('monitor_link')
+        .addColumn('id', autoId(dialect))
+        .addColumn('a_node_id', 'bigint', (c) => c.notNull().references('monitor_node.id'))
+        .addColumn('a_interface', 'text', (c) => c.notNull())
+        .addColumn('b_node_id', 'bigint', (c) => c.notNull().references('monitor_node.id'))
+        .addColumn('b_interface', 'text', (c) => c.notNull())
+        .addColumn('capacity_bps', 'bigint', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      // An interface is the end of at most one link.
+      await db.schema.createIndex('monitor_link_a').on('monitor_link').columns(['a_node_id', 'a_interface']).unique().execute();
+      await db.schema.createIndex('monitor_link_b').on('monitor_link').columns(['b_node_id', 'b_interface']).unique().execute();
+      await db.schema
+        .createTable('monitor_metric_series')
+        .addColumn('id', autoId(dialect))
+        .addColumn('measurement', 'text', (c) => c.notNull())
+        .addColumn('node', 'text', (c) => c.notNull())
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('monitor_metric_series_key').on('monitor_metric_series').columns(['measurement', 'tags']).unique().execute();
+      await db.schema.createIndex('monitor_metric_series_node').on('monitor_metric_series').columns(['measurement', 'node']).execute();
+      // One row per sample, clustered by series then time (SQLite: WITHOUT
+      // ROWID, so the primary key is the table); fields packed as float64s.
+      await db.schema
+        .createTable('monitor_metric_point')
+        .addColumn('series_id', 'bigint', (c) => c.notNull())
+        .addColumn('time', 'bigint', (c) => c.notNull())
+        .addColumn('fields', blob(dialect), (c) => c.notNull())
+        .addPrimaryKeyConstraint('monitor_metric_point_pk', ['series_id', 'time'])
+        .$call((t) => (dialect === 'sqlite' ? t.modifyEnd(sql`without rowid`) : t))
+        .execute();
+      await db.schema
+        .createTable('monitor_log')
+        .addColumn('id', autoId(dialect))
+        .addColumn('time', 'bigint', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addColumn('node', 'text')
+        .addColumn('source_address', 'text', (c) => c.notNull())
+        .addColumn('facility', 'integer', (c) => c.notNull())
+        .addColumn('severity', 'integer', (c) => c.notNull())
+        .addColumn('host', 'text')
+        .addColumn('app', 'text')
+        .addColumn('proc_id', 'text')
+        .addColumn('msg_id', 'text')
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('structured_data', 'text', (c) => c.notNull())
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('transport', 'text', (c) => c.notNull())
+        .addColumn('agent', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('monitor_log_time').on('monitor_log').columns(['time', 'id']).execute();
+      await db.schema.createIndex('monitor_log_node').on('monitor_log').columns(['node', 'time', 'id']).execute();
+      await db.schema.createIndex('monitor_log_received').on('monitor_log').column('received_at').execute();
+      await db.schema
+        .createTable('monitor_event')
+        .addColumn('id', autoId(dialect))
+        .addColumn('time', 'bigint', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addColumn('node', 'text')
+        .addColumn('source_address', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('severity', 'integer', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .addColumn('agent', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('monitor_event_time').on('monitor_event').columns(['time', 'id']).execute();
+      await db.schema.createIndex('monitor_event_node').on('monitor_event').columns(['node', 'time', 'id']).execute();
+      await db.schema.createIndex('monitor_event_received').on('monitor_event').column('received_at').execute();
+      await db.schema
+        .createTable('monitor_agent')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('high_water_seq', 'bigint', (c) => c.notNull())
+        .addColumn('accepted', 'bigint', (c) => c.notNull())
+        .addColumn('rejected', 'bigint', (c) => c.notNull())
+        .addColumn('duplicates', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'text', (c) => c.notNull())
+        .addColumn('last_reject_reason', 'text')
+        .execute();
+    },
+  }),
 };
 
 class StaticProvider implements MigrationProvider {

@@ -110,6 +110,193 @@ export interface BackupDrillTable {
   checks: string;
 }
 
+/** A certificate bound to roles: who may do what (managed by a ca-admin). */
+export interface AccessBindingTable {
+  ca_name: string;
+  serial: string;
+  /** The certificate's CN, for display. */
+  holder: string;
+  /** JSON array of roles. */
+  roles: string;
+  /** scrypt hash; required before administrator roles are active. */
+  password_hash: string | null;
+  failed_sign_ins: number;
+  locked_until: string | null;
+  created_at: string;
+  created_by: string;
+}
+
+export interface AccessSessionTable {
+  /** SHA-256 of the session cookie; the cookie itself is never stored. */
+  id_hash: string;
+  ca_name: string;
+  serial: string;
+  csrf_token: string;
+  /** 1 once the holder gave the password (the second factor). */
+  password_verified: number;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  ended_at: string | null;
+}
+
+/** One-time enrolment codes: the first ca-admin, and agents. */
+export interface AccessEnrolmentTable {
+  code_hash: string;
+  role: string;
+  created_at: string;
+  created_by: string;
+  expires_at: string;
+  used_at: string | null;
+  used_by: string | null;
+}
+
+export interface RaRequestTable {
+  id: Generated<number>;
+  kind: 'issue' | 'renew' | 'rekey' | 'revoke' | 'suspend' | 'unsuspend';
+  subject_type: 'person' | 'device' | 'software';
+  profile: string;
+  ca_name: string;
+  state: 'submitted' | 'vetted' | 'approved' | 'issued' | 'delivered' | 'rejected';
+  /** Person's name, device hostname or software name: what the queue shows and searches. */
+  name: string;
+  id_number: string | null;
+  hostname: string | null;
+  /** JSON: every applicant field as submitted. */
+  applicant: string;
+  key_source: 'csr' | 'keygen' | 'existing';
+  csr: Buffer | null;
+  key_algorithm: string | null;
+  target_serial: string | null;
+  revoke_reason: string | null;
+  /** Set while the request is open; unique, so a duplicate submission is refused. */
+  dedupe_key: string | null;
+  submitted_by: string;
+  submitted_at: string;
+  vetted_by: string | null;
+  vetted_at: string | null;
+  /** JSON: document type, masked number, who presented it, notes. */
+  vetting: string | null;
+  approved_by: string | null;
+  approved_at: string | null;
+  rejected_by: string | null;
+  rejected_at: string | null;
+  reject_reason: string | null;
+  issued_serial: string | null;
+  issued_at: string | null;
+  delivered_at: string | null;
+  /** A server-generated private key, sealed, until its one download. */
+  pending_key: Buffer | null;
+  updated_at: string;
+}
+
+/** An inventory node: a device or server the monitor watches. */
+export interface MonitorNodeTable {
+  id: Generated<number>;
+  name: string;
+  kind: 'router' | 'switch' | 'firewall' | 'gateway' | 'server' | 'other';
+  zone: 'internal' | 'external' | 'dmz';
+  site: string;
+  level: 'city' | 'county' | 'township' | 'village';
+  /** Management address: IPv4, IPv6 or a DNS name. */
+  address: string;
+  snmp_port: number;
+  /** null: not polled over SNMP (reachability only). */
+  snmp_version: 'v1' | 'v2c' | 'v3' | null;
+  /** v3 only; the user name travels in clear on the wire (msgUserName), so it is no secret. */
+  snmp_user: string | null;
+  snmp_auth_protocol: string | null;
+  snmp_priv_protocol: string | null;
+  /** SecretBox-sealed JSON: the community, or the v3 auth and priv passwords. */
+  snmp_secret: Buffer | null;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Node -> parent: one step on a path towards the core (a node may have several). */
+export interface MonitorNodeParentTable {
+  node_id: number;
+  parent_id: number;
+}
+
+export interface MonitorLinkTable {
+  id: Generated<number>;
+  a_node_id: number;
+  a_interface: string;
+  b_node_id: number;
+  b_interface: string;
+  capacity_bps: number;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Embedded metrics: one row per series (measurement + tags). */
+export interface MonitorMetricSeriesTable {
+  id: Generated<number>;
+  measurement: string;
+  node: string;
+  /** Canonical JSON of the tags, keys sorted. */
+  tags: string;
+}
+
+/** Embedded metrics: one row per sample; `fields` is the measurement's fields as float64 LE, NaN where absent. */
+export interface MonitorMetricPointTable {
+  series_id: number;
+  /** Epoch milliseconds. */
+  time: number;
+  fields: Buffer;
+}
+
+export interface MonitorLogTable {
+  id: Generated<number>;
+  /** Epoch milliseconds (the message's own time, else when received). */
+  time: number;
+  received_at: number;
+  node: string | null;
+  source_address: string;
+  facility: number;
+  /** Syslog severity number: 0 emergency .. 7 debug. */
+  severity: number;
+  host: string | null;
+  app: string | null;
+  proc_id: string | null;
+  msg_id: string | null;
+  message: string;
+  /** JSON: RFC 5424 structured data. */
+  structured_data: string;
+  format: 'rfc3164' | 'rfc5424';
+  transport: 'udp' | 'tcp' | 'tls';
+  /** The agent that shipped it. */
+  agent: string;
+}
+
+export interface MonitorEventTable {
+  id: Generated<number>;
+  time: number;
+  received_at: number;
+  node: string | null;
+  source_address: string;
+  kind: 'trap' | 'inform' | 'reachability' | 'counter-reset';
+  name: string;
+  severity: number;
+  /** JSON: string -> string. */
+  detail: string;
+  agent: string;
+}
+
+/** Per agent: the highest outbox sequence number stored, and delivery counts. */
+export interface MonitorAgentTable {
+  name: string;
+  high_water_seq: number;
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+  last_seen_at: string;
+  last_reject_reason: string | null;
+}
+
 export interface Tables {
   audit_log: AuditLogTable;
   ca_authority: CaAuthorityTable;
@@ -118,4 +305,16 @@ export interface Tables {
   counter: CounterTable;
   backup_run: BackupRunTable;
   backup_drill: BackupDrillTable;
+  access_binding: AccessBindingTable;
+  access_session: AccessSessionTable;
+  access_enrolment: AccessEnrolmentTable;
+  ra_request: RaRequestTable;
+  monitor_node: MonitorNodeTable;
+  monitor_node_parent: MonitorNodeParentTable;
+  monitor_link: MonitorLinkTable;
+  monitor_metric_series: MonitorMetricSeriesTable;
+  monitor_metric_point: MonitorMetricPointTable;
+  monitor_log: MonitorLogTable;
+  monitor_event: MonitorEventTable;
+  monitor_agent: MonitorAgentTable;
 }

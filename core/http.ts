@@ -140,8 +140,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
     if (type && !SIMPLE_CONTENT_TYPES.test(type)) return;
     const sent = (request.headers['x-csrf-token'] as string | undefined) ?? (request.body as Record<string, unknown> | undefined)?._csrf;
     const expected = request.principal?.session?.csrf;
-    if (!expected) throw new EgovError('forbidden', 'a form was posted without a session: open the page again and resubmit');
-    if (sent !== expected) throw new EgovError('forbidden', 'the form was posted without this session\'s CSRF token (expired page or a cross-site request): open the page again and resubmit');
+    // API clients avoid this by sending JSON (Content-Type: application/json), which no cross-site form can.
+    if (!expected) throw new EgovError('forbidden', 'a form was posted without a session (open the page again and resubmit); API clients send Content-Type: application/json');
+    if (sent !== expected) throw new EgovError('forbidden', 'the form was posted without this session\'s CSRF token (expired page or a cross-site request): open the page again and resubmit; API clients send Content-Type: application/json');
   };
 
   const declaredRoutes: FastifyInstance['declaredRoutes'] = [];

@@ -299,7 +299,7 @@ function requestPage(ctx: PageContext, r: RequestView): string {
   if (canWork) {
     if (r.state === 'submitted') {
       actions.push(
-        `<fieldset><legend>${t.vet}</legend>${form('vet', t.vet, `<label>${t.documentType} <select name="documentType"><option value="resident-id">${t.residentId}</option><option value="employee-card">${t.employeeNumber}</option><option value="device-record">device record</option><option value="letter">letter</option></select></label>
+        `<fieldset><legend>${t.vet}</legend>${form('vet', t.vet, `<label>${t.documentType} <select name="documentType" id="f-documentType">${documentTypes(ctx, r)}</select></label>
           <label>${t.documentNumber} <input name="documentNumber" id="f-documentNumber" required></label><label>${t.presentedBy} <input name="presentedBy" id="f-presentedBy" required></label><label>${t.notes} <input name="notes"></label>`)}</fieldset>`,
       );
     }
@@ -316,6 +316,13 @@ function requestPage(ctx: PageContext, r: RequestView): string {
   return `<p>${t.state}: ${stateLabel(ctx, r.state)} · ${t.kind}: ${esc(r.kind)} · ${t.profile}: ${esc(r.profile)} · ${t.ca}: ${esc(r.ca)}${r.targetSerial ? ` · ${t.serial}: ${esc(r.targetSerial)}` : ''}${r.issuedSerial ? ` · <a href="/desk/certificates/${esc(r.ca)}/${esc(r.issuedSerial)}" id="issued-serial">${esc(r.issuedSerial)}</a>` : ''}</p>
     <h2>${t.applicant}</h2><dl>${applicant}</dl>${r.vetting ? `<h2>${t.vet}</h2><dl>${Object.entries(r.vetting).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>` : ''}
     ${actions.join('')}<h2>${t.history}</h2><table><tbody>${history}</tbody></table>`;
+}
+
+/** The documents an operator may record, the usual one for the request first. */
+function documentTypes(ctx: PageContext, r: RequestView): string {
+  const all: Array<[string, string]> = [['resident-id', ctx.t.residentId], ['employee-card', ctx.t.employeeNumber], ['device-record', 'device record'], ['letter', 'letter']];
+  const usual = r.subjectType === 'person' ? (r.applicant.idType === 'employee-number' ? 'employee-card' : 'resident-id') : r.subjectType === 'device' ? 'device-record' : 'letter';
+  return all.map(([value, label]) => `<option value="${value}"${value === usual ? ' selected' : ''}>${esc(label)}</option>`).join('');
 }
 
 /** A desk form as a desk request: the same validation as the API then applies. */

@@ -11,7 +11,8 @@
 // EGOV_BENCH_SERVER_NODE_FLAGS adds node flags to the `egov-ops serve` child
 // (e.g. "--cpu-prof --cpu-prof-dir=/var/tmp/prof").
 //
-// Suites: EGOV_BENCH_SUITE=ca|backup|all (default all), or --ca / --backup.
+// Suites: EGOV_BENCH_SUITE=ca|desk|backup|all (default all), or --ca / --desk / --backup.
+// The desk suite (issue 3, bench/desk.ts): EGOV_BENCH_DESK_RECORDS (default 100,000).
 // The backup suite (issue 5 section 6, bench/backup.ts): EGOV_BENCH_BACKUP_MB
 // (default 2048, 100 with EGOV_BENCH_QUICK=1), EGOV_BENCH_BACKUP_DATA=DIR to
 // use an existing data set (it is changed by the incremental step).
@@ -21,12 +22,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
 import autocannon, { type AutocannonResult } from 'autocannon';
 import SqliteDatabase from 'better-sqlite3';
 import { Authority, CrlService, OcspResponder, fixedPassphrase, newSerial, toPem, type Actor } from '../ca/index.js';
 import { openDatabase, verifyAuditLog, type Database } from '../core/index.js';
 import { renderBackupTable, runBackupBench } from './backup.js';
+import { runDeskBench } from './desk.js';
+import { httpsRequest, makeClient, signInClient, startServe, type Client, type Server } from './serve.js';
 import { makeCsrs, type CsrSet } from './csr.js';
 import {
   cleanup,
@@ -75,7 +77,7 @@ const SETTINGS = {
 const wanted = (figure: number) => SETTINGS.only.length === 0 || SETTINGS.only.includes(figure);
 
 const PASSPHRASE = 'bench-passphrase-' + randomBytes(8).toString('hex');
-const ADMIN_TOKEN = randomBytes(24).toString('base64url');
+const ADMIN_PASSWORD = 'Bench-Admin-' + randomBytes(6).toString('hex');
 const ACTOR: Actor = { actor: 'bench', source: 'bench' };
 const PUBLIC_URL = 'http://127.0.0.1:8080';
 const CLI_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -251,44 +253,6 @@ async function verifyWithOpenssl(lib: Lib, ca: string, csrPem: string, work: str
 }
 
 // ------------------------------------------------------------ the server as a child process
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  stderr: () => string;
-}
-
-async function startServe(dataDir: string): Promise<Server> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('EGOV_')) env[key] = value;
-  env.EGOV_OPS_CA_PASSPHRASE = PASSPHRASE;
-  env.EGOV_OPS_ADMIN_TOKEN = ADMIN_TOKEN;
-  // EGOV_BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the server (written when it stops).
-  const nodeFlags = (process.env.EGOV_BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawnTracked(process.execPath, [...nodeFlags, CLI_MAIN, '--data-dir', dataDir, 'serve', '--port', '0', '--host', '127.0.0.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stdout!.on('data', () => undefined);
-  child.stderr!.on('data', (chunk: Buffer) => {
-    if (err.length < 64 * 1024) err += chunk.toString('utf8');
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`egov-ops serve did not start within 30 s: ${err.slice(0, 500)}`)), 30_000);
-    const onData = () => {
-      const m = /serving on (https?:\/\/\S+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        child.stderr!.off('data', onData);
-        resolve(m[1]!.replace('0.0.0.0', '127.0.0.1'));
-      }
-    };
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`egov-ops serve exited ${code} before listening: ${err.slice(0, 500)}`));
-    });
-  });
-  return { child, url, stderr: () => err };
-}
 
 function summariseCannon(result: AutocannonResult) {
   return {
@@ -610,9 +574,11 @@ async function main(): Promise<void> {
       const ocspTarget = await authority.issueFromCsr({ ca: 'bench-ecdsa', profile: 'server', csr: csrs.pems[0]! }, ACTOR);
       const ocspReq = await ocspRequest(authority, 'bench-ecdsa', ocspTarget.serial, work);
       const [issuingDer] = await authority.chain('bench-ecdsa');
+      const admin: Client = await makeClient(database, authority, 'bench-ecdsa', 'Bench Admin', ['ca-admin'], ADMIN_PASSWORD);
       await database.close();
 
-      server = await startServe(srvDir);
+      server = await startServe(CLI_MAIN, srvDir, PASSPHRASE);
+      await signInClient(server.secureUrl, admin);
       const pid = server.child.pid!;
       log(`egov-ops serve pid ${pid} listening on ${server.url}`);
 
@@ -634,13 +600,15 @@ async function main(): Promise<void> {
       if (wanted(2)) {
         await measure(f2, async () => {
           const bodies = csrs.pems.map((csr) => JSON.stringify({ profile: 'server', csr }));
-          const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` };
-          const probe = await fetch(`${server!.url}/api/ca/bench-ecdsa/certificates`, { method: 'POST', headers, body: bodies[0] });
-          if (probe.status !== 201) throw new Error(`POST /api/ca/bench-ecdsa/certificates answered ${probe.status}: ${(await probe.text()).slice(0, 300)}`);
+          // A ca-admin signed in with certificate and password, over the mTLS listener, as a real client calls it.
+          const headers = { 'content-type': 'application/json', cookie: `egov_session=${admin.cookie}` };
+          const probe = await httpsRequest(server!.secureUrl, admin, 'POST', '/api/ca/bench-ecdsa/certificates', JSON.parse(bodies[0]!));
+          if (probe.status !== 201) throw new Error(`POST /api/ca/bench-ecdsa/certificates answered ${probe.status}: ${probe.text.slice(0, 300)}`);
           let next = 0;
           const requests = [{ method: 'POST', path: '/api/ca/bench-ecdsa/certificates', headers, setupRequest: (req: { body?: string | Buffer }) => ({ ...req, body: bodies[next++ % bodies.length]! }) }];
-          await autocannon({ url: server!.url, connections: SETTINGS.connections, duration: Math.min(2, SETTINGS.httpSeconds), requests });
-          const result = await autocannon({ url: server!.url, connections: SETTINGS.connections, duration: SETTINGS.httpSeconds, requests });
+          const tlsOptions = { cert: admin.certPem, key: admin.keyPem };
+          await autocannon({ url: server!.secureUrl, connections: SETTINGS.connections, duration: Math.min(2, SETTINGS.httpSeconds), requests, tlsOptions } as Parameters<typeof autocannon>[0]);
+          const result = await autocannon({ url: server!.secureUrl, connections: SETTINGS.connections, duration: SETTINGS.httpSeconds, requests, tlsOptions } as Parameters<typeof autocannon>[0]);
           const s = summariseCannon(result);
           f2.ours = s.rate2xx;
           f2.oursText = `${fmt(s.rate2xx)}/s`;
@@ -650,7 +618,7 @@ async function main(): Promise<void> {
           f2.met = s.rate2xx >= 2000 && s.non2xx === 0 && s.errors === 0;
           f2.notes.push(
             `autocannon, ${SETTINGS.connections} connections, ${s.durationSeconds} s after a 2 s warm-up: ${s.ok2xx} x 201, ${s.non2xx} non-2xx, ${s.errors} errors; latency p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms`,
-            `POST /api/ca/NAME/certificates {profile, csr PEM}, Bearer token; ${bodies.length} distinct CSR bodies cycled; server is \`egov-ops serve\` in its own process, load generator in this one`,
+            `POST /api/ca/NAME/certificates {profile, csr PEM} over HTTPS with a ca-admin client certificate and password session (mTLS, keep-alive); ${bodies.length} distinct CSR bodies cycled; server is \`egov-ops serve\` in its own process, load generator in this one`,
             ecdsaRate !== null ? `library rate (fig. 1): ${fmt(ecdsaRate)}/s, so HTTP keeps ${((100 * s.rate2xx) / ecdsaRate).toFixed(0)}% of it` : '',
           );
           f2.details = s;
@@ -834,8 +802,41 @@ function renderTable(rows: Figure[]): string {
 
 // ------------------------------------------------------------ suites
 
-const SUITE = process.argv.includes('--backup') ? 'backup' : process.argv.includes('--ca') ? 'ca' : (process.env.EGOV_BENCH_SUITE ?? 'all');
-if (!['ca', 'backup', 'all'].includes(SUITE)) throw new Error(`EGOV_BENCH_SUITE must be ca, backup or all, got "${SUITE}"`);
+const SUITES = ['ca', 'desk', 'backup'] as const;
+const SUITE = SUITES.find((s) => process.argv.includes(`--${s}`)) ?? process.env.EGOV_BENCH_SUITE ?? 'all';
+if (![...SUITES, 'all'].includes(SUITE)) throw new Error(`EGOV_BENCH_SUITE must be ${SUITES.join(', ')} or all, got "${SUITE}"`);
+
+/** Issue 3: the desk's pages with 100,000 certificates and requests (bench/desk.ts). */
+async function deskSuite(): Promise<void> {
+  const started = performance.now();
+  const info = await machine();
+  const count = num('EGOV_BENCH_DESK_RECORDS', 100_000, 10_000);
+  log(`\negov-ops desk benchmarks: ${fmt(count)} certificates and ${fmt(count)} requests${QUICK ? ' (QUICK sizes)' : ''}`);
+  try {
+    const report = await runDeskBench({ cliMain: CLI_MAIN, count, repeats: 20, log });
+    const rows = report.pages.map((p) => `| ${p.page} | ${p.rows} | ${p.serverMsMedian.toFixed(1)} | ${p.serverMsP95.toFixed(1)} | ${p.roundTripMsMedian.toFixed(1)} |`);
+    process.stdout.write(
+      [
+        '',
+        `| desk page (${fmt(count)} certificates, ${fmt(count)} requests) | rows | server ms median | server ms p95 | HTTPS round trip ms median |`,
+        '|---|---|---|---|---|',
+        ...rows,
+        '',
+        `bar: first page under 300 ms server time: worst p95 ${report.worstServerMs.toFixed(1)} ms, ${report.met ? 'met' : 'NOT met'}`,
+        `seeding: ${fmt(count)} real certificates in ${report.seedSeconds.certificates.toFixed(1)} s; requests in ${report.seedSeconds.requests.toFixed(1)} s`,
+        '',
+      ].join('\n'),
+    );
+    const totalSeconds = (performance.now() - started) / 1000;
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = path.join(RESULTS_DIR, `desk-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ benchmark: 'desk', at: new Date().toISOString(), machine: info, seconds: totalSeconds, ...report }, null, 2) + '\n');
+    process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+  } catch (error) {
+    log(`desk benchmarks failed: ${(error as Error).stack ?? error}`);
+    process.exitCode = 1;
+  }
+}
 
 async function backupSuite(): Promise<void> {
   const started = performance.now();
@@ -859,6 +860,7 @@ async function backupSuite(): Promise<void> {
 
 (async () => {
   if (SUITE === 'ca' || SUITE === 'all') await main();
+  if (SUITE === 'desk' || SUITE === 'all') await deskSuite();
   if (SUITE === 'backup' || SUITE === 'all') await backupSuite();
 })()
   .catch((error) => {

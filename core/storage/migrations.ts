@@ -206,7 +206,7 @@ export const migrations: Record<string, MigrationFactory> = {
         .execute();
       // An open request's identity (who or what, which profile): a duplicate submission collides here.
       await db.schema.createIndex('ra_request_dedupe').on('ra_request').column('dedupe_key').unique().execute();
-      for (const column of ['state', 'profile', 'submitted_by', 'name', 'id_number', 'hostname', 'issued_serial', 'submitted_at']) {
+      for (const column of ['state', 'profile', 'submitted_by', 'name', 'id_number', 'hostname', 'issued_serial', 'target_serial', 'submitted_at']) {
         await db.schema.createIndex(`ra_request_${column}`).on('ra_request').columns([column, 'id']).execute();
       }
     },

@@ -48,6 +48,10 @@ const TEST_PEERS = [
   ['initdb', 'postgresql', postgresPresent],
   ['restic', 'restic', have],
   ['sshd', 'openssh-server', () => have('/usr/sbin/sshd') || have('sshd')],
+  ['chromium', 'chromium', () => have('/usr/bin/chromium') || have('chromium')],
+  ['snmpd', 'snmpd', () => have('/usr/sbin/snmpd') || have('snmpd')],
+  ['snmpget', 'snmp', have],
+  ['influxd', 'influxdb', have],
 ];
 
 /** Installs the missing Debian packages when root; otherwise says which are missing. `required`: stop when they cannot be had. */

@@ -45,14 +45,14 @@ export async function startDemo(options: GlobalOptions, listen: { port?: number;
     .run()
     .then((results) => results.forEach((r) => say(`demo: backup ${r.plan} -> ${r.target}: ${r.status}${r.snapshotId ? `, snapshot ${r.snapshotId.slice(0, 8)}` : ''} (egov-ops backup status, egov-ops backup drill)`)))
     .catch((error: Error) => say(`demo: first backup not made: ${error.message}`));
-  say(`egov-ops demo serving on ${address}`);
+  say(`egov-ops demo serving on ${address}${secure ? ` and ${secure.address}` : ''}`);
   say(`  CA certificates  ${address}/ca/city-sm2.crt   ${address}/ca/city-ecdsa-chain.pem`);
   say(`  CRLs             ${address}/crl/city-sm2.crl  ${address}/crl/city-sm2-delta.crl`);
   say(`  OCSP             ${address}/ocsp/city-sm2`);
   if (secure) {
     say(`  Desk (mTLS)      ${secure.address}/desk   import a client certificate into the browser first:`);
     for (const o of operators) say(`                   ${o.file}  (PKCS#12 password: ${o.p12Password}; roles ${o.roles.join(', ')}${o.signInPassword ? `; sign-in password in ${o.signInPasswordFile}` : ''})`);
-    say(`  API (mTLS)       curl --cert-type P12 --cert ${operators[0]?.file}:PASSWORD --cacert ${path.join(dataDir, 'tls', 'server.crt')} ${secure.address}/api/access/me`);
+    say(`  API (mTLS)       curl --cert-type P12 --cert ${operators[0]?.file}:P12PASSWORD --cacert <(curl -s ${address}/ca/city-ecdsa-chain.pem) ${secure.address}/api/access/me`);
   }
   say(`  CLI              npx egov-ops --data-dir ${dataDir} --passphrase-file ${passphraseFile} ca list`);
   const stop = async () => {

@@ -29,16 +29,18 @@ function egov(dataDir: string, args: string[], env: Record<string, string> = {})
 describe('serve --demo (the README first command)', () => {
   it('creates the demo hierarchies and serves a chain and CRL openssl accepts', async () => {
     const dataDir = tempDir();
-    const child = spawn(process.execPath, [cli, '--data-dir', dataDir, 'serve', '--demo', '--port', '0'], { env: { ...process.env, EGOV_OPS_CA_PASSPHRASE: '' } });
+    const child = spawn(process.execPath, [cli, '--data-dir', dataDir, 'serve', '--demo', '--port', '0', '--tls-port', '0'], { env: { ...process.env, EGOV_OPS_CA_PASSPHRASE: '' } });
+    let secure = '';
     try {
       const address = await new Promise<string>((resolve, reject) => {
         let seen = '';
         const timer = setTimeout(() => reject(new Error(`no address after 30 s: ${seen}`)), 30_000);
         child.stderr.on('data', (chunk: Buffer) => {
           seen += chunk.toString();
-          const m = /serving on (http:\/\/[0-9.:]+)/.exec(seen);
+          const m = /serving on (http:\/\/[0-9.:]+).* and (https:\/\/[0-9a-z.:]+)/.exec(seen);
           if (m) {
             clearTimeout(timer);
+            secure = m[2]!;
             resolve(m[1]!);
           }
         });
@@ -58,9 +60,52 @@ describe('serve --demo (the README first command)', () => {
       expect(parsed.stdout).toMatch(/crlNumber=0x[0-9A-F]+/);
       const health = await (await fetch(`${address}/health`)).json();
       expect(health).toEqual({ status: 'ok' });
+
+      // Demo operator A signs in on the HTTPS listener with its certificate and password: both roles active.
+      const secrets = JSON.parse(readFileSync(path.join(dataDir, 'demo-operator-a.p12.passwords.json'), 'utf8')) as { p12Password: string; signInPassword: string };
+      const p12 = path.join(dataDir, 'demo-operator-a.p12');
+      const pem = spawnSync('openssl', ['pkcs12', '-in', p12, '-passin', `pass:${secrets.p12Password}`, '-nodes'], { encoding: 'utf8' }).stdout;
+      const key = /-----BEGIN PRIVATE KEY-----[\s\S]*?-----END PRIVATE KEY-----\n/.exec(pem)![0];
+      const cert = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/.exec(pem)![0];
+      const https = await import('node:https');
+      const signIn = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = https.request(`${secure}/api/access/sign-in`, { method: 'POST', cert, key, ca: chain, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (response) => {
+          let body = '';
+          response.on('data', (c) => (body += c));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        });
+        request.on('error', reject);
+        request.end(JSON.stringify({ password: secrets.signInPassword }));
+      });
+      expect(signIn.status).toBe(200);
+      expect(JSON.parse(signIn.body).activeRoles).toEqual(['ca-admin', 'ra-operator']);
     } finally {
       child.kill('SIGTERM');
     }
+  });
+});
+
+describe('the first ca-admin', () => {
+  it('ca init prints a one-time enrolment code that access enrol spends once', () => {
+    const dataDir = tempDir();
+    const init = egov(dataDir, ['--json', 'ca', 'init', '--ca', 'city', '--algorithm', 'ecdsa-p256', '--subject', '/CN=City Root CA']);
+    expect(init.code).toBe(0);
+    const code = JSON.parse(init.stdout).enrolment.code as string;
+    writeFileSync(path.join(dataDir, 'pw'), 'First-Admin-Pw1!');
+    writeFileSync(path.join(dataDir, 'p12pw'), 'p12-password-1');
+    const enrol = ['access', 'enrol', '--code', code, '--name', 'First Admin', '--password-file', path.join(dataDir, 'pw'), '--p12-password-file', path.join(dataDir, 'p12pw'), '--out', path.join(dataDir, 'admin.p12')];
+    const first = egov(dataDir, ['--json', ...enrol]);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ role: 'ca-admin', ca: 'city' });
+    expect(spawnSync('openssl', ['pkcs12', '-in', path.join(dataDir, 'admin.p12'), '-passin', 'pass:p12-password-1', '-noout'], { encoding: 'utf8' }).status).toBe(0);
+    const again = egov(dataDir, enrol);
+    expect(again.code).toBe(5);
+    expect(again.stderr).toMatch(/enrolment code already used/);
+    const list = JSON.parse(egov(dataDir, ['--json', 'access', 'list']).stdout);
+    expect(list).toEqual([expect.objectContaining({ holder: 'First Admin', roles: ['ca-admin'], passwordSet: true })]);
+    // A second hierarchy does not print another code: a ca-admin exists.
+    const second = egov(dataDir, ['--json', 'ca', 'init', '--ca', 'town', '--algorithm', 'ecdsa-p256', '--subject', '/CN=Town Root CA']);
+    expect(JSON.parse(second.stdout).enrolment).toBeUndefined();
   });
 });
 
@@ -71,7 +116,7 @@ describe('audit-log verify', () => {
     expect(egov(dataDir, ['ca', 'crl', '--ca', 'town', '--out', path.join(dataDir, 'town.crl')]).code).toBe(0);
     const ok = egov(dataDir, ['--json', 'audit-log', 'verify']);
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, records: 2 });
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, records: 3 });
 
     const db = new BetterSqlite(path.join(dataDir, 'egov-ops.sqlite'));
     db.prepare("update audit_log set actor = 'someone-else' where id = 1").run();

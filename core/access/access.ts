@@ -418,8 +418,8 @@ export class AccessControl {
   }
 
   /** The role an unused, unexpired code grants; throws a clear error otherwise. Does not spend it. */
-  async enrolmentRole(code: string): Promise<Role> {
-    const row = await this.database.db.selectFrom('access_enrolment').selectAll().where('code_hash', '=', sha256(code)).executeTakeFirst();
+  async enrolmentRole(code: string, via: Database['db'] = this.database.db): Promise<Role> {
+    const row = await via.selectFrom('access_enrolment').selectAll().where('code_hash', '=', sha256(code)).executeTakeFirst();
     if (!row) throw new EgovError('unauthorized', 'enrolment code not recognised');
     if (row.used_at) throw new EgovError('unauthorized', `enrolment code already used on ${row.used_at}`);
     if (Date.parse(row.expires_at) <= this.now().getTime()) throw new EgovError('unauthorized', `enrolment code expired on ${row.expires_at}`);
@@ -435,7 +435,8 @@ export class AccessControl {
     request: { code: string; ca: string; serial: string; holder: string; password?: string },
     by: { actor: string; source: string },
   ): Promise<Role> {
-    const role = await this.enrolmentRole(request.code);
+    // Read through the transaction: on SQLite another connection would wait for this one.
+    const role = await this.enrolmentRole(request.code, tx);
     const passwordHash = request.password !== undefined ? await hashPassword(request.password) : null;
     const nowText = this.now().toISOString();
     const spent = await tx.updateTable('access_enrolment').set({ used_at: nowText, used_by: request.holder }).where('code_hash', '=', sha256(request.code)).where('used_at', 'is', null).executeTakeFirst();

@@ -17,6 +17,7 @@ import { startServer } from './serve.js';
 import { startDemo } from './demo.js';
 import { registerBackupCommands } from './backup.js';
 import { registerAccessCommands } from './access.js';
+import { registerMonitorCommands } from './monitor.js';
 
 const program = new Command();
 program
@@ -352,6 +353,7 @@ ca.command('expiring')
 
 registerBackupCommands(program);
 registerAccessCommands(program);
+registerMonitorCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const egov = asEgovError(error);

@@ -6,7 +6,9 @@
 
 import { accessHierarchy, caRoutes, deskPages, raRoutes, serverTlsMaterial, trustedClientCas } from '../ca/index.js';
 import { BackupScheduler, BackupService } from '../backup/index.js';
-import { accessRoutes, createLogger, createServer, EgovError } from '../core/index.js';
+import { accessRoutes, createLogger, createServer, EgovError, openSecretBox } from '../core/index.js';
+import { monitorRoutes, openMonitor, type Monitor } from '../monitor/index.js';
+import { metricsOptions } from './monitor.js';
 import type { FastifyInstance } from 'fastify';
 import type { Suite } from './context.js';
 
@@ -25,13 +27,24 @@ export interface Started {
   address: string;
   /** The mTLS listener, when a non-SM2 hierarchy exists to issue its certificate. */
   secure?: { app: FastifyInstance; address: string };
+  monitor: Monitor;
 }
+
+const DAY_MS = 86_400_000;
 
 export async function startServer(suite: Suite, options: StartOptions): Promise<Started> {
   const logger = createLogger(suite.config.log.level);
   const host = options.host ?? suite.config.server.host;
   const { authority, crls, ocsp, access, desk } = suite;
 
+  const monitor = await openMonitor({
+    database: suite.database,
+    secrets: openSecretBox(suite.config.dataDir),
+    metrics: metricsOptions(suite.config),
+    logRetentionDays: suite.config.monitor.logRetentionDays,
+    staleAfterMs: suite.config.monitor.staleAfterSeconds * 1000,
+    logger,
+  });
   let secure: Started['secure'];
   let secureUrl: string | undefined;
   const hierarchies = await authority.listHierarchies();
@@ -49,6 +62,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(accessRoutes, { access });
     await app.register(raRoutes, { desk, authority, access, accessCa: () => accessHierarchy(authority, suite.config.access.ca) });
     await app.register(deskPages, { desk, authority, access });
+    await app.register(monitorRoutes, { monitor });
     const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
     secure = { app, address };
     secureUrl = address;
@@ -65,9 +79,13 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     log: (line, fields) => logger.info(fields ?? {}, line),
   });
   backups.start();
+  // Logs and events past their retention (180 days by default), metrics past theirs: once a day.
+  const prune = () => monitor.pruneExpired().catch((error: Error) => logger.error({ err: error }, 'pruning the monitor stores failed'));
+  const pruning = setInterval(prune, DAY_MS).unref();
   app.addHook('onClose', async () => {
     stopWatching();
     backups.stop();
+    clearInterval(pruning);
     await secure?.app.close();
   });
   let address: string;
@@ -77,5 +95,5 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await secure?.app.close();
     throw new EgovError('unavailable', `cannot listen on ${host}:${options.port ?? suite.config.server.port}: ${(error as Error).message}`);
   }
-  return { app, address, ...(secure ? { secure } : {}) };
+  return { app, address, monitor, ...(secure ? { secure } : {}) };
 }

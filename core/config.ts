@@ -179,6 +179,37 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** Where metrics go: InfluxDB 1.x when `influx` is set, else the embedded store in the suite's database. */
+    metrics: Type.Optional(
+      Type.Object(
+        {
+          retentionDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+          influx: Type.Optional(
+            Type.Object(
+              {
+                url: Type.String({ pattern: '^https?://' }),
+                database: Type.String({ minLength: 1, maxLength: 64 }),
+                username: Type.Optional(Type.String({ minLength: 1 })),
+                password: Type.Optional(Type.String()),
+                retentionPolicy: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+                batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    monitor: Type.Object(
+      {
+        /** Logs and events are kept this long (grade protection asks for at least 180 days). */
+        logRetentionDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+        /** A node with no sample for this long is `unknown`. */
+        staleAfterSeconds: Type.Integer({ minimum: 10, maximum: 86400 }),
+      },
+      { additionalProperties: false },
+    ),
     log: Type.Object(
       { level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))) },
       { additionalProperties: false },
@@ -202,6 +233,7 @@ export function defaultConfig(dataDir = './data'): Config {
     server: { host: '127.0.0.1', port: 8080, tlsPort: 8443, tlsNames: [], publicUrl: 'http://127.0.0.1:8080' },
     access: { maxFailedSignIns: 5, lockoutMinutes: 15, sessionIdleMinutes: 15, sessionMaxHours: 8 },
     ra: { fourEyes: { person: true, software: true } },
+    monitor: { logRetentionDays: 180, staleAfterSeconds: 300 },
     ca: { crlIntervalSeconds: 3600, crlAfterRevokeSeconds: 2, crlValidityHours: 24, ocspValiditySeconds: 3600, ocspSigner: 'delegated' },
     log: { level: 'info' },
   };

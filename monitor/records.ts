@@ -75,3 +75,20 @@ export type OutboxItem =
   | { seq: number; kind: 'metric'; record: MetricPoint }
   | { seq: number; kind: 'log'; record: LogRecord }
   | { seq: number; kind: 'event'; record: EventRecord };
+
+/** Tag keys of each measurement (the series identity), in one place like the fields. */
+export const MEASUREMENT_TAGS = {
+  system: ['node'],
+  interface: ['node', 'ifIndex', 'ifName'],
+  host: ['node'],
+  storage: ['node', 'storage'],
+} as const satisfies Record<MeasurementName, readonly string[]>;
+
+export type FieldName<M extends MeasurementName> = (typeof MEASUREMENTS)[M]['fields'][number];
+export type TagName<M extends MeasurementName> = (typeof MEASUREMENT_TAGS)[M][number];
+export const MEASUREMENT_NAMES = Object.values(MEASUREMENTS).map((m) => m.name) as MeasurementName[];
+
+/** Where a field sits in its measurement's list (the embedded store packs fields in this order); -1 if unknown. */
+export function fieldIndex(measurement: MeasurementName, field: string): number {
+  return (MEASUREMENTS[measurement].fields as readonly string[]).indexOf(field);
+}

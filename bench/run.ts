@@ -11,8 +11,9 @@
 // EGOV_BENCH_SERVER_NODE_FLAGS adds node flags to the `egov-ops serve` child
 // (e.g. "--cpu-prof --cpu-prof-dir=/var/tmp/prof").
 //
-// Suites: EGOV_BENCH_SUITE=ca|desk|backup|all (default all), or --ca / --desk / --backup.
+// Suites: EGOV_BENCH_SUITE=ca|desk|monitor|backup|all (default all), or --ca / --desk / --monitor / --backup.
 // The desk suite (issue 3, bench/desk.ts): EGOV_BENCH_DESK_RECORDS (default 100,000).
+// The monitor suite (issue 4, bench/monitor.ts): SNMP walk and poller, syslog, metrics.
 // The backup suite (issue 5 section 6, bench/backup.ts): EGOV_BENCH_BACKUP_MB
 // (default 2048, 100 with EGOV_BENCH_QUICK=1), EGOV_BENCH_BACKUP_DATA=DIR to
 // use an existing data set (it is changed by the incremental step).
@@ -28,6 +29,7 @@ import { Authority, CrlService, OcspResponder, fixedPassphrase, newSerial, toPem
 import { openDatabase, verifyAuditLog, type Database } from '../core/index.js';
 import { renderBackupTable, runBackupBench } from './backup.js';
 import { runDeskBench } from './desk.js';
+import { renderMonitorTables, runMonitorBench } from './monitor.js';
 import { httpsRequest, makeClient, signInClient, startServe, type Client, type Server } from './serve.js';
 import { makeCsrs, type CsrSet } from './csr.js';
 import {
@@ -802,9 +804,24 @@ function renderTable(rows: Figure[]): string {
 
 // ------------------------------------------------------------ suites
 
-const SUITES = ['ca', 'desk', 'backup'] as const;
+const SUITES = ['ca', 'desk', 'monitor', 'backup'] as const;
 const SUITE = SUITES.find((s) => process.argv.includes(`--${s}`)) ?? process.env.EGOV_BENCH_SUITE ?? 'all';
 if (![...SUITES, 'all'].includes(SUITE)) throw new Error(`EGOV_BENCH_SUITE must be ${SUITES.join(', ')} or all, got "${SUITE}"`);
+
+/** Issue 4: SNMP walks and polling, syslog, metrics (bench/monitor.ts). */
+async function monitorSuite(): Promise<void> {
+  const started = performance.now();
+  const info = await machine();
+  log(`\negov-ops monitoring benchmarks${QUICK ? ' (QUICK sizes)' : ''}`);
+  const report = await runMonitorBench({ quick: QUICK, log });
+  process.stdout.write('\n' + renderMonitorTables(report) + '\n');
+  const totalSeconds = (performance.now() - started) / 1000;
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `monitor-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ benchmark: 'monitor', at: new Date().toISOString(), machine: info, seconds: totalSeconds, ...report }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+  process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+  if (Object.values(report).some((part) => 'error' in (part as object))) process.exitCode = 1;
+}
 
 /** Issue 3: the desk's pages with 100,000 certificates and requests (bench/desk.ts). */
 async function deskSuite(): Promise<void> {
@@ -861,6 +878,7 @@ async function backupSuite(): Promise<void> {
 (async () => {
   if (SUITE === 'ca' || SUITE === 'all') await main();
   if (SUITE === 'desk' || SUITE === 'all') await deskSuite();
+  if (SUITE === 'monitor' || SUITE === 'all') await monitorSuite();
   if (SUITE === 'backup' || SUITE === 'all') await backupSuite();
 })()
   .catch((error) => {

@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BackupService } from '../backup/index.js';
 import { loadConfig } from '../core/index.js';
-import { accessHierarchy } from '../ca/index.js';
+import { accessHierarchy, toPem } from '../ca/index.js';
+import { startDemoNetwork } from './demo-network.js';
 import type { Role } from '../core/index.js';
 import { cliActor, openSuite, passphraseSource, type GlobalOptions, type Suite } from './context.js';
 import { startServer } from './serve.js';
@@ -38,7 +39,10 @@ export async function startDemo(options: GlobalOptions, listen: { port?: number;
     say(`demo: created hierarchy ${summary.name} (${summary.algorithm}): ${summary.root.subject}`);
   }
   const operators = await demoOperators(suite, dataDir);
-  const { address, secure } = await startServer(suite, { ...listen, passphrase: passphraseSource(suiteOptions), announce: say });
+  const { address, secure, monitor } = await startServer(suite, { ...listen, passphrase: passphraseSource(suiteOptions), announce: say });
+  const accessCa = await accessHierarchy(suite.authority, suite.config.access.ca);
+  const chainPem = (await suite.authority.chain(accessCa)).map((der) => toPem('CERTIFICATE', der)).join('');
+  const network = secure ? await startDemoNetwork(suite, monitor, secure.address.replace('localhost', '127.0.0.1'), chainPem, say) : undefined;
   // A first backup of the suite's own stores to the default same-city repository, in the background.
   const backups = new BackupService({ config: suite.config, database: suite.database, caPassphrase: passphraseSource(suiteOptions), actor: { actor: 'system', source: 'demo' } });
   backups
@@ -51,11 +55,14 @@ export async function startDemo(options: GlobalOptions, listen: { port?: number;
   say(`  OCSP             ${address}/ocsp/city-sm2`);
   if (secure) {
     say(`  Desk (mTLS)      ${secure.address}/desk   import a client certificate into the browser first:`);
+    say(`  Status (mTLS)    ${secure.address}/status  (network-admin, auditor, security-officer, ca-admin)`);
+    for (const line of network?.summary ?? []) say(`  Demo network     ${line}`);
     for (const o of operators) say(`                   ${o.file}  (PKCS#12 password: ${o.p12Password}; roles ${o.roles.join(', ')}${o.signInPassword ? `; sign-in password in ${o.signInPasswordFile}` : ''})`);
     say(`  API (mTLS)       curl --cert-type P12 --cert ${operators[0]?.file}:P12PASSWORD --cacert <(curl -s ${address}/ca/city-ecdsa-chain.pem) ${secure.address}/api/access/me`);
   }
   say(`  CLI              npx egov-ops --data-dir ${dataDir} --passphrase-file ${passphraseFile} ca list`);
   const stop = async () => {
+    await network?.stop();
     await suite.close();
     process.exit(0);
   };
@@ -79,7 +86,7 @@ interface DemoOperator {
 async function demoOperators(suite: Suite, dataDir: string): Promise<DemoOperator[]> {
   const ca = await accessHierarchy(suite.authority, suite.config.access.ca);
   const specs: Array<{ name: string; file: string; roles: Role[] }> = [
-    { name: 'Demo Operator A', file: 'demo-operator-a.p12', roles: ['ca-admin', 'ra-operator'] },
+    { name: 'Demo Operator A', file: 'demo-operator-a.p12', roles: ['ca-admin', 'ra-operator', 'network-admin'] },
     { name: 'Demo Operator B', file: 'demo-operator-b.p12', roles: ['ra-operator'] },
   ];
   const result: DemoOperator[] = [];

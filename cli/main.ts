@@ -18,6 +18,8 @@ import { startDemo } from './demo.js';
 import { registerBackupCommands } from './backup.js';
 import { registerAccessCommands } from './access.js';
 import { registerMonitorCommands } from './monitor.js';
+import { registerAgentCommand } from './agent.js';
+import { registerSnmpCommands } from './snmp.js';
 
 const program = new Command();
 program
@@ -354,6 +356,8 @@ ca.command('expiring')
 registerBackupCommands(program);
 registerAccessCommands(program);
 registerMonitorCommands(program);
+registerAgentCommand(program);
+registerSnmpCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const egov = asEgovError(error);

@@ -7,7 +7,7 @@
 import { accessHierarchy, caRoutes, deskPages, raRoutes, serverTlsMaterial, trustedClientCas } from '../ca/index.js';
 import { BackupScheduler, BackupService } from '../backup/index.js';
 import { accessRoutes, createLogger, createServer, EgovError, openSecretBox } from '../core/index.js';
-import { monitorRoutes, openMonitor, type Monitor } from '../monitor/index.js';
+import { monitorRoutes, openMonitor, statusPages, type Monitor } from '../monitor/index.js';
 import { metricsOptions } from './monitor.js';
 import type { FastifyInstance } from 'fastify';
 import type { Suite } from './context.js';
@@ -63,6 +63,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(raRoutes, { desk, authority, access, accessCa: () => accessHierarchy(authority, suite.config.access.ca) });
     await app.register(deskPages, { desk, authority, access });
     await app.register(monitorRoutes, { monitor });
+    await app.register(statusPages, { monitor });
     const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
     secure = { app, address };
     secureUrl = address;

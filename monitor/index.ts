@@ -61,3 +61,4 @@ export {
 } from './status.js';
 export { Monitor, openMonitor, openMetricStore, type MonitorOptions, type PruneResult } from './monitor.js';
 export { monitorRoutes, agentName, type MonitorRoutesOptions } from './routes.js';
+export { statusPages, STATUS_PAGE, STATUS_REFRESH_SECONDS, type StatusPagesOptions } from './pages.js';

@@ -115,7 +115,13 @@ export class LogStore {
     if (severity) q = q.where('severity', '<=', severityNumber(severity));
     if (query.from !== undefined) q = q.where('time', '>=', query.from);
     if (query.to !== undefined) q = q.where('time', '<', query.to);
-    if (query.beforeId !== undefined) q = q.where('id', '<', query.beforeId);
+    if (query.beforeId !== undefined) {
+      // The page is ordered by (time, id): continue after the cursor row in that order, not by id alone
+      // (an agent's backlog or a device clock puts ids and times out of step).
+      const cursor = await this.database.db.selectFrom('monitor_log').select('time').where('id', '=', query.beforeId).executeTakeFirst();
+      const before = query.beforeId;
+      q = cursor ? q.where((eb) => eb.or([eb('time', '<', cursor.time), eb.and([eb('time', '=', cursor.time), eb('id', '<', before)])])) : q.where('id', '<', before);
+    }
     if (query.text) {
       // ILIKE on PostgreSQL; SQLite's LIKE is already case-insensitive (for ASCII).
       const operator = this.database.dialect === 'postgres' ? sql`ilike` : sql`like`;
@@ -200,7 +206,12 @@ export class EventStore {
     if (query.kind) q = q.where('kind', '=', query.kind);
     if (query.from !== undefined) q = q.where('time', '>=', query.from);
     if (query.to !== undefined) q = q.where('time', '<', query.to);
-    if (query.beforeId !== undefined) q = q.where('id', '<', query.beforeId);
+    if (query.beforeId !== undefined) {
+      // Keyset on (time, id), as for logs.
+      const cursor = await this.database.db.selectFrom('monitor_event').select('time').where('id', '=', query.beforeId).executeTakeFirst();
+      const before = query.beforeId;
+      q = cursor ? q.where((eb) => eb.or([eb('time', '<', cursor.time), eb.and([eb('time', '=', cursor.time), eb('id', '<', before)])])) : q.where('id', '<', before);
+    }
     return (await q.execute()).map(toStoredEvent);
   }
 

@@ -69,8 +69,11 @@ export function ensureSystemPackages(peers = TEST_PEERS, required = true) {
   return false;
 }
 
-/** For `npm start`: restic makes the demo's first backup. */
-export const RUN_PEERS = [['restic', 'restic', have]];
+/** For `npm start`: restic makes the demo's first backup; snmpd plays the demo network's devices. */
+export const RUN_PEERS = [
+  ['restic', 'restic', have],
+  ['snmpd', 'snmpd', () => have('/usr/sbin/snmpd') || have('snmpd')],
+];
 
 export function nodeVersionOk() {
   const major = Number(process.versions.node.split('.')[0]);

@@ -78,7 +78,7 @@ describe('serve --demo (the README first command)', () => {
         request.end(JSON.stringify({ password: secrets.signInPassword }));
       });
       expect(signIn.status).toBe(200);
-      expect(JSON.parse(signIn.body).activeRoles).toEqual(['ca-admin', 'ra-operator']);
+      expect(JSON.parse(signIn.body).activeRoles).toEqual(['ca-admin', 'ra-operator', 'network-admin']);
     } finally {
       child.kill('SIGTERM');
     }

@@ -1,0 +1,258 @@
+// `egov-ops agent`: one agent for one network zone. It enrols once with a
+// one-time code (its key never leaves it: the monitor signs its public key
+// into an `agent` certificate), then polls the zone's devices over SNMP,
+// receives traps and syslog, and ships everything through the disk-backed
+// outbox to the monitor over mTLS. When the monitor is away the outbox
+// fills; when it returns, delivery resumes in order.
+
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import YAML from 'yaml';
+import { EgovError } from '../core/index.js';
+import type { OutboxItem } from '../monitor/index.js';
+import { Outbox, OutboxBatcher, Shipper } from './outbox/index.js';
+import { SnmpPoller, TrapReceiver, type Credentials, type PollTarget } from './snmp/index.js';
+import { TcpSyslogReceiver, UdpSyslogReceiver } from './syslog/index.js';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+
+export const AgentConfigSchema = Type.Object(
+  {
+    /** The agent's name: the CN of its certificate and its identity at the monitor. */
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+    zone: Type.Union([Type.Literal('internal'), Type.Literal('external'), Type.Literal('dmz')]),
+    /** The monitor's HTTPS (mTLS) address, e.g. https://monitor.city.gov.cn:8443. */
+    monitorUrl: Type.String({ pattern: '^https://' }),
+    /** PEM file of the CA chain that issued the monitor's certificate. */
+    caFile: Type.String({ minLength: 1 }),
+    /** Where the agent keeps its key, certificate and outbox. */
+    dataDir: Type.String({ minLength: 1 }),
+    /** One-time code from `egov-ops access code --role agent`; needed only until the agent holds a certificate. */
+    enrolmentCode: Type.Optional(Type.String({ minLength: 8 })),
+    pollIntervalSeconds: Type.Number({ minimum: 1, maximum: 3600, default: 60 }),
+    /** How often the device list is fetched again from the monitor. */
+    targetsRefreshSeconds: Type.Number({ minimum: 5, maximum: 86400, default: 300 }),
+    traps: Type.Object({ port: Port, communities: Type.Optional(Type.Array(Type.String())) }, { default: { port: 162 } }),
+    syslog: Type.Object({ udpPort: Type.Optional(Port), tcpPort: Type.Optional(Port), host: Type.Optional(Type.String()) }, { default: { udpPort: 514, tcpPort: 514 } }),
+    outboxMaxBytes: Type.Integer({ minimum: 1024, default: 256 * 1024 * 1024 }),
+  },
+  { additionalProperties: false },
+);
+export type AgentConfig = Static<typeof AgentConfigSchema>;
+
+/** Reads and checks an agent config file (YAML or JSON); errors name the key. */
+export function loadAgentConfig(file: string): AgentConfig {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new EgovError('bad-config', `agent config ${file} cannot be read: ${(error as Error).message}`);
+  }
+  const withDefaults = Value.Default(AgentConfigSchema, Value.Clone(raw ?? {}));
+  const first = [...Value.Errors(AgentConfigSchema, withDefaults)][0];
+  if (first) throw new EgovError('bad-config', `agent config ${file}: "${first.path.slice(1).replace(/\//g, '.') || '(root)'}" ${first.message}`);
+  const config = withDefaults as AgentConfig;
+  return { ...config, dataDir: path.resolve(path.dirname(file), config.dataDir), caFile: path.resolve(path.dirname(file), config.caFile) };
+}
+
+interface Identity {
+  certPem: string;
+  keyPem: string;
+  caPem: string;
+}
+
+/** Wire form of the monitor's device list (monitor/routes.ts, GET /api/monitor/agent/targets). */
+interface WireTarget {
+  name: string;
+  kind: PollTarget['kind'];
+  address: string;
+  snmpPort: number;
+  snmp:
+    | { version: 'v1' | 'v2c'; community: string }
+    | { version: 'v3'; user: string; authProtocol: string; authPassword: string; privProtocol: 'AES-128' | 'AES-256'; privPassword: string };
+}
+
+function toCredentials(snmp: WireTarget['snmp']): Credentials {
+  if (snmp.version !== 'v3') return { version: snmp.version === 'v1' ? '1' : '2c', community: snmp.community };
+  return {
+    version: '3',
+    user: snmp.user,
+    level: 'authPriv',
+    authProtocol: snmp.authProtocol as 'SHA-256',
+    authPassword: snmp.authPassword,
+    privProtocol: snmp.privProtocol === 'AES-256' ? 'AES-256' : 'AES',
+    privPassword: snmp.privPassword,
+  };
+}
+
+export interface AgentLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+function request(url: string, identity: { caPem: string; certPem?: string; keyPem?: string }, method: string, body?: unknown, timeoutMs = 15_000): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = https.request(
+      url,
+      {
+        method,
+        ca: identity.caPem,
+        ...(identity.certPem ? { cert: identity.certPem, key: identity.keyPem } : {}),
+        headers: { ...(payload ? { 'content-type': 'application/json' } : {}) },
+        timeout: timeoutMs,
+        // The monitor's certificate names localhost and 127.0.0.1 at least; a host name in the URL is checked as usual.
+        ...(new URL(url).hostname === '127.0.0.1' ? { servername: 'localhost' } : {}),
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (c: string) => (text += c));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** The agent's key and certificate: read from its data directory, or made now by enrolling with the one-time code. */
+export async function ensureIdentity(config: AgentConfig, log: AgentLog): Promise<Identity> {
+  const caPem = readFileSync(config.caFile, 'utf8');
+  const certFile = path.join(config.dataDir, 'agent.crt');
+  const keyFile = path.join(config.dataDir, 'agent.key');
+  if (existsSync(certFile) && existsSync(keyFile)) return { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8'), caPem };
+  if (!config.enrolmentCode) throw new EgovError('bad-config', `agent ${config.name} holds no certificate yet (${certFile}): give enrolmentCode (from \`egov-ops access code --role agent\`) in the config`);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const reply = await request(`${config.monitorUrl}/api/access/enrol`, { caPem }, 'POST', { code: config.enrolmentCode, name: config.name, publicKey: publicKey.export({ type: 'spki', format: 'pem' }) });
+  if (reply.status !== 201) {
+    const message = (() => {
+      try {
+        return (JSON.parse(reply.text) as { message: string }).message;
+      } catch {
+        return reply.text.slice(0, 200);
+      }
+    })();
+    throw new EgovError(reply.status === 401 ? 'unauthorized' : 'unavailable', `enrolment at ${config.monitorUrl} refused (${reply.status}): ${message}`);
+  }
+  const enrolled = JSON.parse(reply.text) as { serial: string; certificatePem: string; role: string };
+  if (enrolled.role !== 'agent') throw new EgovError('forbidden', `the enrolment code was for the role ${enrolled.role}, not agent`);
+  writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+  writeFileSync(certFile, enrolled.certificatePem, { mode: 0o644 });
+  log.info(`enrolled as agent ${config.name}: certificate ${enrolled.serial}`);
+  return { certPem: enrolled.certificatePem, keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, caPem };
+}
+
+export interface AgentStatus {
+  name: string;
+  zone: string;
+  targets: number;
+  outbox: Outbox['stats'];
+  trapPort: number | null;
+  syslogUdpPort: number | null;
+  syslogTcpPort: number | null;
+}
+
+export class Agent {
+  private outbox!: Outbox;
+  private batcher!: OutboxBatcher;
+  private shipper!: Shipper;
+  private poller!: SnmpPoller;
+  private traps?: TrapReceiver;
+  private udp?: UdpSyslogReceiver;
+  private tcp?: TcpSyslogReceiver;
+  private refresh?: NodeJS.Timeout;
+  private targets: WireTarget[] = [];
+  private nodeByAddress = new Map<string, string>();
+
+  private constructor(
+    readonly config: AgentConfig,
+    private readonly identity: Identity,
+    private readonly log: AgentLog,
+  ) {}
+
+  static async start(config: AgentConfig, log: AgentLog): Promise<Agent> {
+    const identity = await ensureIdentity(config, log);
+    const agent = new Agent(config, identity, log);
+    await agent.run();
+    return agent;
+  }
+
+  private nodeFor = (address: string): string | null => this.nodeByAddress.get(address.replace(/^::ffff:/, '')) ?? null;
+
+  private async run(): Promise<void> {
+    const { config } = this;
+    this.outbox = new Outbox({ directory: path.join(config.dataDir, 'outbox'), maxBytes: config.outboxMaxBytes });
+    // Syslog arrives in bursts: one disk transaction per 500 lines or 20 ms.
+    this.batcher = new OutboxBatcher(this.outbox);
+    this.shipper = new Shipper({ outbox: this.outbox, deliver: (items) => this.deliver(items) });
+    this.shipper.start();
+    const enqueue = (kind: 'metric' | 'event', record: OutboxItem['record']) => {
+      try {
+        this.outbox.enqueue(kind, record as never);
+      } catch (error) {
+        this.log.warn((error as Error).message);
+      }
+    };
+    this.poller = new SnmpPoller({ targets: [], intervalMs: config.pollIntervalSeconds * 1000, onRecord: (r) => enqueue(r.kind, r.record) });
+    await this.refreshTargets().catch((error: Error) => this.log.warn(`device list not fetched yet (${error.message}); polling starts when the monitor answers`));
+    this.poller.start();
+    this.refresh = setInterval(() => void this.refreshTargets().catch((error: Error) => this.log.warn(`device list not refreshed: ${error.message}`)), config.targetsRefreshSeconds * 1000);
+    this.refresh.unref();
+    this.traps = await TrapReceiver.start({ port: config.traps.port, ...(config.traps.communities ? { communities: config.traps.communities } : {}), onEvent: (e) => enqueue('event', e), nodeFor: this.nodeFor });
+    const sink = (record: Parameters<ConstructorParameters<typeof UdpSyslogReceiver>[0]['sink']>[0]) => this.batcher.add('log', record);
+    const host = config.syslog.host ?? '0.0.0.0';
+    if (config.syslog.udpPort !== undefined) {
+      this.udp = new UdpSyslogReceiver({ host, port: config.syslog.udpPort, sink, nodeForAddress: this.nodeFor });
+      await this.udp.listen();
+    }
+    if (config.syslog.tcpPort !== undefined) {
+      this.tcp = new TcpSyslogReceiver({ host, port: config.syslog.tcpPort, sink, nodeForAddress: this.nodeFor });
+      await this.tcp.listen();
+    }
+    this.log.info(`agent ${config.name} (${config.zone}) running: ${this.targets.length} devices every ${config.pollIntervalSeconds} s; traps on UDP ${this.traps.port}; syslog on UDP ${this.udp?.port ?? '-'} / TCP ${this.tcp?.port ?? '-'}; shipping to ${config.monitorUrl}`);
+  }
+
+  private async deliver(items: OutboxItem[]): Promise<void> {
+    const reply = await request(`${this.config.monitorUrl}/api/monitor/ingest`, this.identity, 'POST', { items });
+    // 2xx: stored (or already stored). Anything else: the same batch again later.
+    if (reply.status < 200 || reply.status >= 300) throw new EgovError('unavailable', `monitor answered ${reply.status}: ${reply.text.slice(0, 200)}`);
+  }
+
+  private async refreshTargets(): Promise<void> {
+    const reply = await request(`${this.config.monitorUrl}/api/monitor/agent/targets?zone=${this.config.zone}`, this.identity, 'GET');
+    if (reply.status !== 200) throw new EgovError('unavailable', `monitor answered ${reply.status}: ${reply.text.slice(0, 200)}`);
+    this.targets = (JSON.parse(reply.text) as { targets: WireTarget[] }).targets;
+    this.nodeByAddress = new Map(this.targets.map((t) => [t.address, t.name]));
+    this.poller.setTargets(this.targets.map((t) => ({ name: t.name, kind: t.kind, address: t.address, port: t.snmpPort, credentials: toCredentials(t.snmp) })));
+  }
+
+  status(): AgentStatus {
+    return {
+      name: this.config.name,
+      zone: this.config.zone,
+      targets: this.targets.length,
+      outbox: this.outbox.stats,
+      trapPort: this.traps?.port ?? null,
+      syslogUdpPort: this.udp?.port ?? null,
+      syslogTcpPort: this.tcp?.port ?? null,
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.refresh) clearInterval(this.refresh);
+    await this.poller.stop();
+    await this.traps?.close();
+    await this.udp?.close();
+    await this.tcp?.close();
+    this.batcher.close();
+    await this.shipper.stop();
+    this.outbox.close();
+  }
+}

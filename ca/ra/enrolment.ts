@@ -3,6 +3,7 @@
 // certificate bound to the code's role. The code is spent in the same
 // transaction that stores the certificate.
 
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { ADMIN_ROLES, EgovError, type AccessControl, type Role } from '../../core/index.js';
 import { generateKeyPairFor, publicKeyFromSpki } from '../algorithms.js';
 import { defaultSubjectKey, type Actor, type Authority } from '../authority.js';
@@ -19,8 +20,9 @@ export interface EnrolmentRequest {
   employeeNumber?: string;
   /** The second factor, required for administrator roles. */
   password?: string;
-  /** A CSR (agents make their own key); otherwise a key is made here and returned as PKCS#12 under p12Password. */
+  /** A CSR, or a bare public key (SPKI PEM) from a holder that keeps its own key (agents); otherwise a key is made here and returned as PKCS#12 under p12Password. */
   csr?: string;
+  publicKey?: string;
   p12Password?: string;
 }
 
@@ -35,6 +37,14 @@ export interface EnrolmentResult {
 
 const NAME = /^[\p{L}\p{N} ._-]{1,64}$/u;
 
+function parsePublicKey(pem: string): KeyObject {
+  try {
+    return createPublicKey({ key: pem, format: 'pem' });
+  } catch (error) {
+    throw new EgovError('bad-encoding', `publicKey: not a PEM public key (${(error as Error).message})`);
+  }
+}
+
 export async function enrolWithCode(deps: { authority: Authority; access: AccessControl; ca: string }, request: EnrolmentRequest, by: Actor): Promise<EnrolmentResult> {
   const role = await deps.access.enrolmentRole(request.code);
   if (!NAME.test(request.name)) throw new EgovError('bad-request', 'name: 1-64 letters, digits, spaces, dots, underscores or hyphens');
@@ -48,9 +58,9 @@ export async function enrolWithCode(deps: { authority: Authority; access: Access
   const chain = await deps.authority.chain(deps.ca);
   const redeem = (serial: string) => (tx: Parameters<NonNullable<Parameters<Authority['issueForPublicKey']>[0]['alsoWrite']>>[0]) =>
     deps.access.redeemEnrolmentCode(tx, { code: request.code, ca: deps.ca, serial, holder: request.name, ...(request.password !== undefined ? { password: request.password } : {}) }, by).then(() => undefined);
-  if (request.csr) {
-    const csr = await readCsr(request.csr);
-    const issued = await deps.authority.issueForPublicKey({ ca: deps.ca, profile, subject, publicKey: publicKeyFromSpki(csr.spki), alsoWrite: (tx, record) => redeem(record.serial)(tx) }, by);
+  if (request.csr || request.publicKey) {
+    const publicKey = request.csr ? publicKeyFromSpki((await readCsr(request.csr)).spki) : parsePublicKey(request.publicKey!);
+    const issued = await deps.authority.issueForPublicKey({ ca: deps.ca, profile, subject, publicKey, alsoWrite: (tx, record) => redeem(record.serial)(tx) }, by);
     return { role, ca: deps.ca, serial: issued.serial, certificatePem: issued.certificatePem, chainPem: chain.map((c) => toPem('CERTIFICATE', c)) };
   }
   if (!request.p12Password) throw new EgovError('bad-request', 'p12Password: without a CSR the key is made here and handed over as PKCS#12 under this password');

@@ -147,7 +147,7 @@ export async function raRoutes(app: FastifyInstance, options: RaRoutesOptions): 
   );
 
   // Public, but worth nothing without a one-time code: how the first ca-admin and each agent get in.
-  app.post<{ Body: { code: string; name: string; department?: string; employeeNumber?: string; password?: string; csr?: string; p12Password?: string } }>(
+  app.post<{ Body: { code: string; name: string; department?: string; employeeNumber?: string; password?: string; csr?: string; publicKey?: string; p12Password?: string } }>(
     '/api/access/enrol',
     {
       config: { roles: 'public' },
@@ -160,6 +160,7 @@ export async function raRoutes(app: FastifyInstance, options: RaRoutesOptions): 
             employeeNumber: Type.Optional(Type.String({ maxLength: 32 })),
             password: Type.Optional(Type.String({ maxLength: 1024 })),
             csr: Type.Optional(Csr),
+            publicKey: Type.Optional(Type.String({ minLength: 1, maxLength: 16384 })),
             p12Password: Type.Optional(Type.String({ maxLength: 1024 })),
           },
           { additionalProperties: false },

@@ -44,7 +44,7 @@ describe('loadConfig sources', () => {
     const config = load();
     expect(config).toEqual(defaultConfig(dir));
     expect(config.database.url).toBeUndefined();
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, publicUrl: 'http://127.0.0.1:8080' });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, tlsPort: 8443, tlsNames: [], publicUrl: 'http://127.0.0.1:8080' });
     expect(config.log.level).toBe('info');
 
     const relative = loadConfig({ env: {}, flags: { dataDir: path.relative(process.cwd(), dir) } });
@@ -70,7 +70,7 @@ describe('loadConfig sources', () => {
       ].join('\n'),
     );
     const config = load({ file });
-    expect(config.server).toEqual({ host: '0.0.0.0', port: 8443, publicUrl: 'https://ca.example.gov.cn' });
+    expect(config.server).toEqual({ host: '0.0.0.0', port: 8443, tlsPort: 8443, tlsNames: [], publicUrl: 'https://ca.example.gov.cn' });
     expect(config.database.url).toBe('postgres://egov@db.internal:5432/egov');
     expect(config.ca).toEqual({ ...defaultConfig().ca, crlIntervalSeconds: 600 });
     expect(config.log.level).toBe('debug');
@@ -112,7 +112,7 @@ describe('loadConfig sources', () => {
         EGOV_OPS_LOG_LEVEL: 'error',
       },
     });
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 9100, publicUrl: 'https://env.example' });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 9100, tlsPort: 8443, tlsNames: [], publicUrl: 'https://env.example' });
     expect(config.database.url).toBe('postgresql://env/egov');
     expect(config.log.level).toBe('error');
 
@@ -159,12 +159,12 @@ describe('loadConfig errors', () => {
     const nested = loadError({ file: write('egov.yaml', 'server:\n  prot: 8443\n') });
     expect(nested.message).toContain('"server.prot"');
     expect(nested.message).toContain('is not a known setting');
-    expect(nested.message).toContain('host, port, publicUrl');
+    expect(nested.message).toContain('host, port, tlsPort, tlsNames, publicUrl');
     expect(nested.details).toEqual({ key: 'server.prot' });
 
     const top = loadError({ file: write('top.json', '{"listen": 1}') });
     expect(top.message).toContain('"listen"');
-    expect(top.message).toContain('dataDir, database, server, ca, log');
+    expect(top.message).toContain('dataDir, database, server, ca, access, ra, metrics, monitor, log');
   });
 
   it('rejects a database URL that is not PostgreSQL', () => {

@@ -77,7 +77,7 @@ describe('monitor routes', () => {
     for (const route of declared) {
       expect(route.roles).not.toBe('public');
       const roles = route.roles as readonly Role[];
-      if (route.url === '/api/monitor/ingest') expect(roles).toEqual(['agent']);
+      if (route.url === '/api/monitor/ingest' || route.url === '/api/monitor/agent/targets') expect(roles).toEqual(['agent']);
       else if (route.method === 'GET') expect([...roles].sort()).toEqual([...readers].sort());
       else expect(roles).toEqual(['network-admin']);
       const url = route.url.replace(':name', 'no-such-node').replace(':id', '999999').replace(':measurement', 'system');

@@ -16,7 +16,7 @@ import { EgovError } from '../core/index.js';
 import type { OutboxItem } from '../monitor/index.js';
 import { Outbox, OutboxBatcher, Shipper } from './outbox/index.js';
 import { SnmpPoller, TrapReceiver, type Credentials, type PollTarget } from './snmp/index.js';
-import { TcpSyslogReceiver, UdpSyslogReceiver } from './syslog/index.js';
+import { TcpSyslogReceiver, TlsSyslogReceiver, UdpSyslogReceiver } from './syslog/index.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
@@ -37,7 +37,20 @@ export const AgentConfigSchema = Type.Object(
     /** How often the device list is fetched again from the monitor. */
     targetsRefreshSeconds: Type.Number({ minimum: 5, maximum: 86400, default: 300 }),
     traps: Type.Object({ port: Port, communities: Type.Optional(Type.Array(Type.String())) }, { default: { port: 162 } }),
-    syslog: Type.Object({ udpPort: Type.Optional(Port), tcpPort: Type.Optional(Port), host: Type.Optional(Type.String()) }, { default: { udpPort: 514, tcpPort: 514 } }),
+    syslog: Type.Object(
+      {
+        udpPort: Type.Optional(Port),
+        tcpPort: Type.Optional(Port),
+        /** Syslog over TLS (RFC 5425, usually 6514), served with the agent's own certificate. */
+        tlsPort: Type.Optional(Port),
+        /** Whether senders must present a certificate from our CA. */
+        tlsClientCertificate: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('optional'), Type.Literal('required')])),
+        host: Type.Optional(Type.String()),
+      },
+      { default: { udpPort: 514, tcpPort: 514 } },
+    ),
+    /** DNS names and IP addresses devices reach the agent by: written into its certificate at enrolment (syslog over TLS checks them). */
+    names: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 8 })),
     outboxMaxBytes: Type.Integer({ minimum: 1024, default: 256 * 1024 * 1024 }),
   },
   { additionalProperties: false },
@@ -130,7 +143,12 @@ export async function ensureIdentity(config: AgentConfig, log: AgentLog): Promis
   if (!config.enrolmentCode) throw new EgovError('bad-config', `agent ${config.name} holds no certificate yet (${certFile}): give enrolmentCode (from \`egov-ops access code --role agent\`) in the config`);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const reply = await request(`${config.monitorUrl}/api/access/enrol`, { caPem }, 'POST', { code: config.enrolmentCode, name: config.name, publicKey: publicKey.export({ type: 'spki', format: 'pem' }) });
+  const reply = await request(`${config.monitorUrl}/api/access/enrol`, { caPem }, 'POST', {
+    code: config.enrolmentCode,
+    name: config.name,
+    publicKey: publicKey.export({ type: 'spki', format: 'pem' }),
+    ...(config.names ? { names: config.names } : {}),
+  });
   if (reply.status !== 201) {
     const message = (() => {
       try {
@@ -157,6 +175,7 @@ export interface AgentStatus {
   trapPort: number | null;
   syslogUdpPort: number | null;
   syslogTcpPort: number | null;
+  syslogTlsPort: number | null;
 }
 
 export class Agent {
@@ -167,6 +186,7 @@ export class Agent {
   private traps?: TrapReceiver;
   private udp?: UdpSyslogReceiver;
   private tcp?: TcpSyslogReceiver;
+  private tls?: TlsSyslogReceiver;
   private refresh?: NodeJS.Timeout;
   private targets: WireTarget[] = [];
   private nodeByAddress = new Map<string, string>();
@@ -216,7 +236,20 @@ export class Agent {
       this.tcp = new TcpSyslogReceiver({ host, port: config.syslog.tcpPort, sink, nodeForAddress: this.nodeFor });
       await this.tcp.listen();
     }
-    this.log.info(`agent ${config.name} (${config.zone}) running: ${this.targets.length} devices every ${config.pollIntervalSeconds} s; traps on UDP ${this.traps.port}; syslog on UDP ${this.udp?.port ?? '-'} / TCP ${this.tcp?.port ?? '-'}; shipping to ${config.monitorUrl}`);
+    if (config.syslog.tlsPort !== undefined) {
+      this.tls = new TlsSyslogReceiver({
+        host,
+        port: config.syslog.tlsPort,
+        sink,
+        nodeForAddress: this.nodeFor,
+        key: this.identity.keyPem,
+        cert: this.identity.certPem,
+        ca: this.identity.caPem,
+        clientCertificate: config.syslog.tlsClientCertificate ?? 'none',
+      });
+      await this.tls.listen();
+    }
+    this.log.info(`agent ${config.name} (${config.zone}) running: ${this.targets.length} devices every ${config.pollIntervalSeconds} s; traps on UDP ${this.traps.port}; syslog on UDP ${this.udp?.port ?? '-'} / TCP ${this.tcp?.port ?? '-'} / TLS ${this.tls?.port ?? '-'}; shipping to ${config.monitorUrl}`);
   }
 
   private async deliver(items: OutboxItem[]): Promise<void> {
@@ -242,6 +275,7 @@ export class Agent {
       trapPort: this.traps?.port ?? null,
       syslogUdpPort: this.udp?.port ?? null,
       syslogTcpPort: this.tcp?.port ?? null,
+      syslogTlsPort: this.tls?.port ?? null,
     };
   }
 
@@ -251,6 +285,7 @@ export class Agent {
     await this.traps?.close();
     await this.udp?.close();
     await this.tcp?.close();
+    await this.tls?.close();
     this.batcher.close();
     await this.shipper.stop();
     this.outbox.close();

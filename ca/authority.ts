@@ -4,7 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import { createPublicKey, hash as oneShotHash, type KeyObject } from 'node:crypto';
-import { appendAudit, EgovError, recordAudit, runReusable, type AuditEvent, type CaAuthorityTable, type Database, type WriteTx } from '../core/index.js';
+import { appendAudit, auditedWork, EgovError, recordAudit, runReusable, type AuditEvent, type CaAuthorityTable, type Database, type WriteTx } from '../core/index.js';
 import { algorithmOfKey, describeKey, generateKeyPairFor, keyLabel, parseKeyAlgorithm, signerFor, verifySignatureSync, type KeyAlgorithm, type KeyDescription, type Signer } from './algorithms.js';
 import { buildTbsInFrame, certificatePem, keyIdentifier, readCertificate, signCertificate, signTbs, spkiOf, tbsFrame, type CertificateInfo, type DistributionUrls, type TbsFrame } from './certificate.js';
 import { readCsr } from './csr.js';
@@ -133,16 +133,8 @@ export class Authority {
   // ------------------------------------------------------------ auditing
 
   /** Runs `work`; a refusal or failure is recorded in the audit log before it is rethrown. */
-  private async audited<T>(by: Actor, action: string, object: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      const egov = error instanceof EgovError ? error : undefined;
-      const outcome = egov && egov.httpStatus < 500 ? 'refused' : 'failure';
-      const event: AuditEvent = { ...by, action, object, outcome, detail: { code: egov?.code ?? 'internal', reason: (error as Error).message } };
-      await recordAudit(this.database, event).catch(() => undefined);
-      throw error;
-    }
+  private audited<T>(by: Actor, action: string, object: string, work: () => Promise<T>): Promise<T> {
+    return auditedWork(this.database, { ...by, action, object }, work);
   }
 
   // ------------------------------------------------------------ hierarchies

@@ -103,9 +103,9 @@ export const DEFAULT_PROFILES: Record<string, Profile> = {
   },
   agent: {
     name: 'agent',
-    description: "an egov-ops agent: client authentication to the monitor",
+    description: "an egov-ops agent: client authentication to the monitor, server authentication for syslog over TLS (RFC 5425)",
     keyUsage: ['digitalSignature'],
-    extendedKeyUsage: ['clientAuth'],
+    extendedKeyUsage: ['clientAuth', 'serverAuth'],
     keys: STRONG_KEYS,
     validityDays: { default: 365, max: 397 },
     subject: { required: ['CN'], allowed: ['CN', 'O', 'OU', 'C'] },

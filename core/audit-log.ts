@@ -178,3 +178,25 @@ export async function listAudit(database: Database, query: AuditQuery = {}): Pro
 export function assertChainIntact(result: VerifyResult): void {
   if (!result.ok) throw new EgovError('chain-broken', `audit log chain is broken: ${result.firstBreak!.reason}`, { ...result.firstBreak });
 }
+
+/**
+ * Runs `work`; when it throws, records the refusal (an error a client caused)
+ * or the failure, with the error's code and reason, then rethrows. Successes
+ * are recorded by the work itself, in its own transaction. `describe` may
+ * mask the reason before it is kept (ID numbers, say).
+ */
+export async function auditedWork<T>(
+  database: Database,
+  event: Omit<AuditEvent, 'outcome' | 'detail'>,
+  work: () => Promise<T>,
+  describe: (reason: string) => string = (reason) => reason,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const egov = error instanceof EgovError ? error : undefined;
+    const reason = describe(error instanceof Error ? error.message : String(error));
+    await recordAudit(database, { ...event, outcome: egov && egov.httpStatus < 500 ? 'refused' : 'failure', detail: { code: egov?.code ?? 'internal', reason } }).catch(() => undefined);
+    throw error;
+  }
+}

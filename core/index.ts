@@ -8,6 +8,7 @@ export type * from './storage/schema.js';
 export {
   appendAudit,
   recordAudit,
+  auditedWork,
   verifyAuditLog,
   listAudit,
   assertChainIntact,
@@ -37,3 +38,4 @@ export {
 export { checkPasswordStrength, MIN_PASSWORD_LENGTH } from './access/passwords.js';
 export { accessRoutes, actorOf, principalOf, setSessionCookie, clearSessionCookie, type AccessRoutesOptions } from './access/routes.js';
 export { sessionCookieOf, type TlsOptions } from './http.js';
+export { LANGUAGES, pickLanguage, type Language } from './language.js';

@@ -6,8 +6,10 @@ import type { Level, NodeKind, Zone } from './inventory-spec.js';
 import type { EventRecord, Severity } from './records.js';
 import type { NodeState } from './status.js';
 
-export const STATUS_LANGUAGES = ['en', 'zh-CN'] as const;
-export type StatusLanguage = (typeof STATUS_LANGUAGES)[number];
+import { LANGUAGES, pickLanguage, type Language } from '../core/index.js';
+
+export const STATUS_LANGUAGES = LANGUAGES;
+export type StatusLanguage = Language;
 
 interface StatusWords {
   title: string;
@@ -322,22 +324,5 @@ export function statusWords(language: StatusLanguage): StatusWords {
   return DICTIONARIES[language];
 }
 
-/** The cookie's choice, else the first of the browser's languages we have (by q), else English. */
-export function pickStatusLanguage(cookieHeader: string | undefined, acceptLanguage: string | undefined): StatusLanguage {
-  const chosen = /(?:^|;\s*)egov_lang=([^;]+)/.exec(cookieHeader ?? '')?.[1];
-  if (chosen === 'en' || chosen === 'zh-CN') return chosen;
-  const preferred = (acceptLanguage ?? '')
-    .split(',')
-    .map((part) => {
-      const [tag, q] = part.trim().split(/;\s*q=/);
-      const weight = q === undefined ? 1 : Number(q);
-      return { tag: (tag ?? '').toLowerCase(), q: Number.isFinite(weight) ? weight : 0 };
-    })
-    .filter((p) => p.q > 0)
-    .sort((a, b) => b.q - a.q);
-  for (const { tag } of preferred) {
-    if (tag.startsWith('zh')) return 'zh-CN';
-    if (tag.startsWith('en')) return 'en';
-  }
-  return 'en';
-}
+/** The page's language: core's choice (cookie, then browser), the same as the desk's. */
+export const pickStatusLanguage = pickLanguage;

@@ -2,7 +2,7 @@
 // core) and links. Every change is one transaction holding the row(s) and
 // its audit record; every refusal is audited too, like the CA's.
 
-import { appendAudit, EgovError, recordAudit, type AuditEvent, type Database, type SecretBox, type WriteTx } from '../core/index.js';
+import { appendAudit, auditedWork, EgovError, recordAudit, type AuditEvent, type Database, type SecretBox, type WriteTx } from '../core/index.js';
 import {
   checkLinkPatch,
   checkLinkSpec,
@@ -86,16 +86,8 @@ export class Inventory {
   // ------------------------------------------------------------ auditing
 
   /** Runs `work`; a refusal or failure is recorded in the audit log before it is rethrown. */
-  private async audited<T>(by: Actor, action: string, object: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      const egov = error instanceof EgovError ? error : undefined;
-      const outcome = egov && egov.httpStatus < 500 ? 'refused' : 'failure';
-      const event: AuditEvent = { ...by, action, object, outcome, detail: { code: egov?.code ?? 'internal', reason: reasonOf(error) } };
-      await recordAudit(this.database, event).catch(() => undefined);
-      throw error;
-    }
+  private audited<T>(by: Actor, action: string, object: string, work: () => Promise<T>): Promise<T> {
+    return auditedWork(this.database, { ...by, action, object }, work);
   }
 
   // ------------------------------------------------------------ nodes

@@ -65,7 +65,8 @@ beforeAll(async () => {
       `enrolmentCode: ${code}`,
       'pollIntervalSeconds: 1',
       'traps: { port: 0 }',
-      'syslog: { udpPort: 0, tcpPort: 0, host: 127.0.0.1 }',
+      'syslog: { udpPort: 0, tcpPort: 0, tlsPort: 0, host: 127.0.0.1 }',
+      'names: [127.0.0.1, agent-internal.city.gov.cn]',
     ].join('\n'),
   );
 });
@@ -99,12 +100,21 @@ describe('an agent in the internal zone', () => {
     logger(status.syslogTcpPort!, '--tcp', 'e2e tcp line two');
     const trap = await snmpd.tool('snmptrap', ['-v', '2c', '-c', 'public', `127.0.0.1:${status.trapPort}`, '', '1.3.6.1.6.3.1.1.5.3', '1.3.6.1.2.1.2.2.1.1.2', 'i', '2']);
     expect(trap.code).toBe(0);
-    const logs = await until('both log lines', async () => {
-      const found = await monitor.logs.search({ text: 'e2e ' });
-      return found.length >= 2 && found;
+    // Syslog over TLS (RFC 5425, octet counting), the agent's certificate checked against our CA chain and its name.
+    const tls = await import('node:tls');
+    await new Promise<void>((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: status.syslogTlsPort!, ca: desk.caPem }, () => {
+        const message = `<132>1 ${new Date().toISOString()} core-router e2e 1 - - e2e tls line three`;
+        socket.end(`${Buffer.byteLength(message)} ${message}`, () => resolve());
+      });
+      socket.on('error', reject);
     });
-    expect(logs.map((l) => l.message).sort()).toEqual(['e2e tcp line two', 'e2e udp line one']);
-    expect(logs.every((l) => l.node === 'core-router' && l.severity === 'warning' && l.app === 'e2e')).toBe(true);
+    const logs = await until('all three log lines', async () => {
+      const found = await monitor.logs.search({ text: 'e2e ' });
+      return found.length >= 3 && found;
+    });
+    expect(logs.map((l) => l.message).sort()).toEqual(['e2e tcp line two', 'e2e tls line three', 'e2e udp line one']);
+    expect(logs.every((l) => l.node === 'core-router' && l.severity === 'warning' && l.app === 'e2e' && ['udp', 'tcp', 'tls'].includes(l.transport))).toBe(true);
     const events = await until('the linkDown trap', async () => (await monitor.events.list({ kind: 'trap' })).find((e) => e.name === '1.3.6.1.6.3.1.1.5.3'));
     expect(events.node).toBe('core-router');
   }, 90_000);

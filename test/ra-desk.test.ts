@@ -151,6 +151,50 @@ describe('a person request from submission to a verified PKCS#12', () => {
   });
 });
 
+describe('change requests for an existing certificate', () => {
+  /** submitted → vetted (by A) → approved (by B) → carried out (by A). */
+  async function carryOut(body: Record<string, unknown>) {
+    const submitted = await api(operatorA, 'POST', '/api/ra/requests', body);
+    expect(submitted.status).toBe(201);
+    const id = submitted.json().id;
+    expect((await api(operatorA, 'POST', `/api/ra/requests/${id}/vet`, { documentType: 'letter', documentNumber: 'L-1', presentedBy: 'owner' })).status).toBe(200);
+    expect((await api(operatorB, 'POST', `/api/ra/requests/${id}/approve`)).status).toBe(200);
+    const done = await api(operatorA, 'POST', `/api/ra/requests/${id}/issue`);
+    expect(done.status).toBe(200);
+    return done.json();
+  }
+
+  it('suspends, releases, renews with the same key and rekeys with a new one', async () => {
+    const key = path.join(tmp, 'gw.key');
+    opensslOk('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key);
+    const csr = opensslOk('req', '-new', '-key', key, '-subj', '/CN=gw');
+    const issued = await carryOut({ kind: 'issue', ca: 'city-ecdsa', profile: 'device', subjectType: 'device', applicant: { hostname: 'gw-town-03.city.gov.cn', ipAddresses: [], zone: 'external', site: 'Town 3' }, csr });
+    const serial = issued.issuedSerial;
+
+    await carryOut({ kind: 'suspend', ca: 'city-ecdsa', targetSerial: serial });
+    expect((await desk.suite.authority.getCertificate('city-ecdsa', serial)).status).toBe('hold');
+    await carryOut({ kind: 'unsuspend', ca: 'city-ecdsa', targetSerial: serial });
+    expect((await desk.suite.authority.getCertificate('city-ecdsa', serial)).status).toBe('good');
+
+    const renewed = await carryOut({ kind: 'renew', ca: 'city-ecdsa', targetSerial: serial });
+    expect(renewed.issuedSerial).not.toBe(serial);
+    const [oldCert, newCert] = [serial, renewed.issuedSerial].map((s) => path.join(tmp, `${s}.pem`));
+    writeFileSync(oldCert, (await desk.suite.authority.getCertificate('city-ecdsa', serial)).certificatePem);
+    writeFileSync(newCert, (await desk.suite.authority.getCertificate('city-ecdsa', renewed.issuedSerial)).certificatePem);
+    expect(opensslOk('x509', '-in', newCert, '-noout', '-pubkey')).toBe(opensslOk('x509', '-in', oldCert, '-noout', '-pubkey'));
+    expect(opensslOk('x509', '-in', newCert, '-noout', '-ext', 'subjectAltName')).toMatch(/DNS:gw-town-03.city.gov.cn/);
+
+    // A rekey with the key of the current certificate is refused; without a CSR the desk makes a new key.
+    const sameKey = await api(operatorA, 'POST', '/api/ra/requests', { kind: 'rekey', ca: 'city-ecdsa', targetSerial: serial, csr });
+    expect(sameKey.status).toBe(400);
+    expect(sameKey.json().message).toMatch(/needs a new key/);
+    const rekeyed = await carryOut({ kind: 'rekey', ca: 'city-ecdsa', targetSerial: serial });
+    expect(rekeyed.awaitingDownload).toBe(true);
+    const p12 = await api(operatorA, 'POST', `/api/ra/requests/${rekeyed.id}/pkcs12`, { password: 'new-key-password' });
+    expect(p12.status).toBe(200);
+  });
+});
+
 describe('bad input: a clear error and nothing half-done', () => {
   it.each([
     ['a wrong ID check digit', () => person(WRONG_CHECK, 'Li Si'), 400, /person.idNumber: resident ID number 110105\*+0021 is not valid: its check digit/],

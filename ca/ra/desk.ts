@@ -5,7 +5,7 @@
 
 import { createPrivateKey } from 'node:crypto';
 import type { Selectable } from 'kysely';
-import { appendAudit, EgovError, recordAudit, type Database, type RaRequestTable, type SecretBox, type WriteTx } from '../../core/index.js';
+import { appendAudit, auditedWork, EgovError, type Database, type RaRequestTable, type SecretBox, type WriteTx } from '../../core/index.js';
 import { generateKeyPairFor, parseKeyAlgorithm, publicKeyFromSpki, type KeyAlgorithm } from '../algorithms.js';
 import { toPem } from '../asn1/der.js';
 import { defaultSubjectKey, type Actor, type Authority } from '../authority.js';
@@ -503,14 +503,8 @@ export class RegistrationDesk {
     });
   }
 
-  private async audited<T>(by: Actor, action: string, object: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      const egov = error instanceof EgovError ? error : undefined;
-      await recordAudit(this.database, { ...by, action, object, outcome: egov && egov.httpStatus < 500 ? 'refused' : 'failure', detail: { code: egov?.code ?? 'internal', reason: maskIdNumbersIn((error as Error).message) } }).catch(() => undefined);
-      throw error;
-    }
+  private audited<T>(by: Actor, action: string, object: string, work: () => Promise<T>): Promise<T> {
+    return auditedWork(this.database, { ...by, action, object }, work, maskIdNumbersIn);
   }
 
   private toView(row: RequestRow): RequestView {

@@ -4,6 +4,7 @@
 // transaction that stores the certificate.
 
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
 import { ADMIN_ROLES, EgovError, type AccessControl, type Role } from '../../core/index.js';
 import { generateKeyPairFor, publicKeyFromSpki } from '../algorithms.js';
 import { defaultSubjectKey, type Actor, type Authority } from '../authority.js';
@@ -23,6 +24,8 @@ export interface EnrolmentRequest {
   /** A CSR, or a bare public key (SPKI PEM) from a holder that keeps its own key (agents); otherwise a key is made here and returned as PKCS#12 under p12Password. */
   csr?: string;
   publicKey?: string;
+  /** Agents: the DNS names and IP addresses devices reach it by (its certificate serves syslog over TLS). */
+  names?: string[];
   p12Password?: string;
 }
 
@@ -60,7 +63,8 @@ export async function enrolWithCode(deps: { authority: Authority; access: Access
     deps.access.redeemEnrolmentCode(tx, { code: request.code, ca: deps.ca, serial, holder: request.name, ...(request.password !== undefined ? { password: request.password } : {}) }, by).then(() => undefined);
   if (request.csr || request.publicKey) {
     const publicKey = request.csr ? publicKeyFromSpki((await readCsr(request.csr)).spki) : parsePublicKey(request.publicKey!);
-    const issued = await deps.authority.issueForPublicKey({ ca: deps.ca, profile, subject, publicKey, alsoWrite: (tx, record) => redeem(record.serial)(tx) }, by);
+    const sans = isAgent ? (request.names ?? []).map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)) : [];
+    const issued = await deps.authority.issueForPublicKey({ ca: deps.ca, profile, subject, publicKey, sans, alsoWrite: (tx, record) => redeem(record.serial)(tx) }, by);
     return { role, ca: deps.ca, serial: issued.serial, certificatePem: issued.certificatePem, chainPem: chain.map((c) => toPem('CERTIFICATE', c)) };
   }
   if (!request.p12Password) throw new EgovError('bad-request', 'p12Password: without a CSR the key is made here and handed over as PKCS#12 under this password');

@@ -1,8 +1,9 @@
 // The desk's words in English and Chinese. The language comes from the
 // `egov_lang` cookie (set by the switch), else the browser's Accept-Language.
 
-export const LANGUAGES = ['en', 'zh-CN'] as const;
-export type Language = (typeof LANGUAGES)[number];
+import { pickLanguage, type Language } from '../../core/index.js';
+
+export type { Language };
 
 const en = {
   title: 'Registration desk',
@@ -195,20 +196,4 @@ export function words(language: Language): Words {
   return DICTIONARIES[language];
 }
 
-/** The cookie's choice, else the first of the browser's languages we have, else English. */
-export function pickLanguage(cookieHeader: string | undefined, acceptLanguage: string | undefined): Language {
-  const chosen = /(?:^|;\s*)egov_lang=([^;]+)/.exec(cookieHeader ?? '')?.[1];
-  if (chosen === 'en' || chosen === 'zh-CN') return chosen;
-  const preferred = (acceptLanguage ?? '')
-    .split(',')
-    .map((part) => {
-      const [tag, q] = part.trim().split(';q=');
-      return { tag: (tag ?? '').toLowerCase(), q: q ? Number(q) : 1 };
-    })
-    .sort((a, b) => b.q - a.q);
-  for (const { tag } of preferred) {
-    if (tag.startsWith('zh')) return 'zh-CN';
-    if (tag.startsWith('en')) return 'en';
-  }
-  return 'en';
-}
+export { pickLanguage };

@@ -147,7 +147,7 @@ export async function raRoutes(app: FastifyInstance, options: RaRoutesOptions): 
   );
 
   // Public, but worth nothing without a one-time code: how the first ca-admin and each agent get in.
-  app.post<{ Body: { code: string; name: string; department?: string; employeeNumber?: string; password?: string; csr?: string; publicKey?: string; p12Password?: string } }>(
+  app.post<{ Body: { code: string; name: string; department?: string; employeeNumber?: string; password?: string; csr?: string; publicKey?: string; names?: string[]; p12Password?: string } }>(
     '/api/access/enrol',
     {
       config: { roles: 'public' },
@@ -161,6 +161,7 @@ export async function raRoutes(app: FastifyInstance, options: RaRoutesOptions): 
             password: Type.Optional(Type.String({ maxLength: 1024 })),
             csr: Type.Optional(Csr),
             publicKey: Type.Optional(Type.String({ minLength: 1, maxLength: 16384 })),
+            names: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 8 })),
             p12Password: Type.Optional(Type.String({ maxLength: 1024 })),
           },
           { additionalProperties: false },

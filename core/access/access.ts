@@ -6,7 +6,7 @@
 // and every refusal is an audit record.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { appendAudit, recordAudit, type AuditEvent } from '../audit-log.js';
+import { appendAudit, auditedWork, recordAudit, type AuditEvent } from '../audit-log.js';
 import { EgovError } from '../errors.js';
 import type { Database } from '../storage/database.js';
 import type { AccessBindingTable } from '../storage/schema.js';
@@ -457,14 +457,8 @@ export class AccessControl {
     }
   }
 
-  private async audited<T>(by: { actor: string; source: string }, action: string, object: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      const egov = error instanceof EgovError ? error : undefined;
-      await recordAudit(this.database, { ...by, action, object, outcome: egov && egov.httpStatus < 500 ? 'refused' : 'failure', detail: { reason: (error as Error).message } }).catch(() => undefined);
-      throw error;
-    }
+  private audited<T>(by: { actor: string; source: string }, action: string, object: string, work: () => Promise<T>): Promise<T> {
+    return auditedWork(this.database, { ...by, action, object }, work);
   }
 }
 

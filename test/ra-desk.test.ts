@@ -178,7 +178,8 @@ describe('change requests for an existing certificate', () => {
 
     const renewed = await carryOut({ kind: 'renew', ca: 'city-ecdsa', targetSerial: serial });
     expect(renewed.issuedSerial).not.toBe(serial);
-    const [oldCert, newCert] = [serial, renewed.issuedSerial].map((s) => path.join(tmp, `${s}.pem`));
+    const oldCert = path.join(tmp, `${serial}.pem`);
+    const newCert = path.join(tmp, `${renewed.issuedSerial}.pem`);
     writeFileSync(oldCert, (await desk.suite.authority.getCertificate('city-ecdsa', serial)).certificatePem);
     writeFileSync(newCert, (await desk.suite.authority.getCertificate('city-ecdsa', renewed.issuedSerial)).certificatePem);
     expect(opensslOk('x509', '-in', newCert, '-noout', '-pubkey')).toBe(opensslOk('x509', '-in', oldCert, '-noout', '-pubkey'));

@@ -99,6 +99,8 @@ import dgram from 'node:dgram';
 const benchMessage = ${benchMessage.toString()};
 const port = Number(process.env.SYSLOG_BENCH_PORT);
 const count = Number(process.env.SYSLOG_BENCH_COUNT);
+// Messages per second to offer; 0: as fast as one sender goes.
+const rate = Number(process.env.SYSLOG_BENCH_RATE ?? 0);
 const socket = dgram.createSocket('udp4');
 socket.on('error', () => undefined); // ICMP port unreachable before the receiver is up, ENOBUFS: the receiver's count tells
 socket.connect(port, '127.0.0.1', async () => {
@@ -109,6 +111,10 @@ socket.connect(port, '127.0.0.1', async () => {
     pending++;
     socket.send(benchMessage(i), sent);
     if (pending >= 512) await new Promise((resolve) => setImmediate(resolve));
+    if (rate > 0 && i % 500 === 499) {
+      const ahead = (i + 1) / rate * 1000 - (performance.now() - started);
+      if (ahead > 1) await new Promise((resolve) => setTimeout(resolve, ahead));
+    }
   }
   while (pending > 0) await new Promise((resolve) => setImmediate(resolve));
   const seconds = (performance.now() - started) / 1000;
@@ -130,9 +136,9 @@ function pinned(pin: boolean, core: number, command: string, args: string[]): [s
   return pin ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
 }
 
-async function sendMessages(port: number, count: number, pin: boolean): Promise<{ sent: number; seconds: number }> {
+async function sendMessages(port: number, count: number, pin: boolean, rate = 0): Promise<{ sent: number; seconds: number }> {
   const [command, args] = pinned(pin, CORES - 1, process.execPath, ['--input-type=module', '-e', SENDER_SOURCE]);
-  const child = spawnTracked(command, args, { env: { ...process.env, SYSLOG_BENCH_PORT: String(port), SYSLOG_BENCH_COUNT: String(count) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTracked(command, args, { env: { ...process.env, SYSLOG_BENCH_PORT: String(port), SYSLOG_BENCH_COUNT: String(count), SYSLOG_BENCH_RATE: String(rate) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
@@ -197,13 +203,13 @@ function runResult(sent: { sent: number; seconds: number }, handled: number, pro
  * handed to `sink` (default: counted only). The lead plugs the monitor's log
  * store in here for the "received, parsed and stored" figure.
  */
-export async function measureUdpReceiver(options: { messages: number; sink?: LogSink; pin?: boolean }): Promise<UdpRunResult> {
+export async function measureUdpReceiver(options: { messages: number; sink?: LogSink; pin?: boolean; rate?: number }): Promise<UdpRunResult> {
   const pin = options.pin ?? (CORES >= 2 && (await hasTaskset()));
   const receiver = new UdpSyslogReceiver({ host: LOOPBACK, port: 0, sink: options.sink ?? (() => undefined), nodeForAddress: () => 'bench-router' });
   const { port } = await receiver.listen();
   try {
     const cpuBefore = process.cpuUsage();
-    const sending = sendMessages(port, options.messages, pin);
+    const sending = sendMessages(port, options.messages, pin, options.rate ?? 0);
     const progress = await watch(() => receiver.counters.parsed, sending);
     const cpu = process.cpuUsage(cpuBefore);
     const sent = await sending;

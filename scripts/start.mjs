@@ -1,5 +1,7 @@
 // `npm start`: install, build, and run the suite on its embedded defaults
-// (SQLite, demo hierarchies). Extra arguments go to `egov-ops serve`.
+// (SQLite, demo hierarchies and desk operators, a demo network of real snmpd
+// devices with two agents, embedded metrics, local backups). Extra arguments
+// go to `egov-ops serve`.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { build, ensureDependencies, ensureSystemPackages, nodeVersionOk, root, RUN_PEERS } from './lib.mjs';

@@ -2,35 +2,12 @@
 // stored, each bad row reported with its line and reason, nothing partial.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { EgovError, listAudit, openDatabase, secretBoxFromKey, verifyAuditLog, type Database, type OpenOptions } from '../core/index.js';
+import { describe, expect, it } from 'vitest';
+import { EgovError, listAudit, openDatabase, secretBoxFromKey, verifyAuditLog, type Database } from '../core/index.js';
 import { Inventory, inventoryToYaml, linksToCsv, nodesToCsv, parseCsv, parseInventory, type Actor } from '../monitor/index.js';
-import { usePostgres } from './support/postgres.js';
+import { useEngines } from './support/engines.js';
 
-const postgres = usePostgres();
-const tempDirs: string[] = [];
-const handles: Database[] = [];
-afterEach(async () => {
-  for (const database of handles.splice(0)) await database.close().catch(() => undefined);
-});
-afterAll(() => {
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-const engines = [
-  {
-    name: 'sqlite',
-    location: async (): Promise<OpenOptions> => {
-      const dataDir = mkdtempSync(path.join(os.tmpdir(), 'egov-monitor-import-'));
-      tempDirs.push(dataDir);
-      return { dataDir };
-    },
-  },
-  { name: 'postgres', location: async (): Promise<OpenOptions> => ({ dataDir: '/nonexistent-not-used', url: await postgres.createDatabase('import') }) },
-];
+const { engines, keep } = useEngines('import');
 
 const operator: Actor = { actor: 'cli:netadmin', source: 'cli' };
 const COMMUNITY = 'csv-Community-5521';
@@ -113,7 +90,7 @@ describe('CSV reading', () => {
 describe.each(engines)('import on $name', (engine) => {
   const open = async () => {
     const database = await openDatabase(await engine.location());
-    handles.push(database);
+    keep(database);
     return { database, inventory: new Inventory({ database, secrets: secretBoxFromKey(randomBytes(32)) }) };
   };
 

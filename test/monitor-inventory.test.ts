@@ -3,35 +3,14 @@
 // record per change, and nothing half-written when a change is refused.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { EgovError, listAudit, openDatabase, secretBoxFromKey, verifyAuditLog, type Database, type OpenOptions } from '../core/index.js';
+import { describe, expect, it } from 'vitest';
+import { EgovError, listAudit, openDatabase, secretBoxFromKey, verifyAuditLog, type Database } from '../core/index.js';
 import { Inventory, type Actor } from '../monitor/index.js';
-import { usePostgres } from './support/postgres.js';
+import { useEngines } from './support/engines.js';
 
-const postgres = usePostgres();
-const tempDirs: string[] = [];
-const handles: Database[] = [];
-afterEach(async () => {
-  for (const database of handles.splice(0)) await database.close().catch(() => undefined);
-});
-afterAll(() => {
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-const engines = [
-  {
-    name: 'sqlite',
-    location: async (): Promise<OpenOptions> => {
-      const dataDir = mkdtempSync(path.join(os.tmpdir(), 'egov-monitor-inv-'));
-      tempDirs.push(dataDir);
-      return { dataDir };
-    },
-  },
-  { name: 'postgres', location: async (): Promise<OpenOptions> => ({ dataDir: '/nonexistent-not-used', url: await postgres.createDatabase('inventory') }) },
-];
+const { engines, keep } = useEngines('inventory');
 
 const admin: Actor = { actor: 'cli:netadmin', source: 'cli' };
 // Distinctive secrets, so a search of the raw database bytes cannot match anything else.
@@ -71,7 +50,7 @@ describe.each(engines)('inventory on $name', (engine) => {
   const open = async () => {
     const location = await engine.location();
     const database = await openDatabase(location);
-    handles.push(database);
+    keep(database);
     const inventory = new Inventory({ database, secrets: secretBoxFromKey(randomBytes(32)) });
     return { database, inventory, location };
   };

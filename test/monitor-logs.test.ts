@@ -2,35 +2,12 @@
 // time range, text (case-insensitive, wildcards literal), paging; retention
 // pruning at 180 days by default, counted from when a record was received.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { EgovError, openDatabase, type Database, type OpenOptions } from '../core/index.js';
+import { describe, expect, it } from 'vitest';
+import { EgovError, openDatabase, type Database } from '../core/index.js';
 import { EventStore, LogStore, type EventRecord, type LogRecord, type Severity } from '../monitor/index.js';
-import { usePostgres } from './support/postgres.js';
+import { useEngines } from './support/engines.js';
 
-const postgres = usePostgres();
-const tempDirs: string[] = [];
-const handles: Database[] = [];
-afterEach(async () => {
-  for (const database of handles.splice(0)) await database.close().catch(() => undefined);
-});
-afterAll(() => {
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-const engines = [
-  {
-    name: 'sqlite',
-    location: async (): Promise<OpenOptions> => {
-      const dataDir = mkdtempSync(path.join(os.tmpdir(), 'egov-monitor-logs-'));
-      tempDirs.push(dataDir);
-      return { dataDir };
-    },
-  },
-  { name: 'postgres', location: async (): Promise<OpenOptions> => ({ dataDir: '/nonexistent-not-used', url: await postgres.createDatabase('logs') }) },
-];
+const { engines, keep } = useEngines('logs');
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
@@ -68,7 +45,7 @@ const LOGS: LogRecord[] = [
 describe.each(engines)('logs and events on $name', (engine) => {
   const open = async () => {
     const database = await openDatabase(await engine.location());
-    handles.push(database);
+    keep(database);
     return { database, logs: new LogStore(database), events: new EventStore(database) };
   };
 

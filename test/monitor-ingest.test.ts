@@ -3,26 +3,13 @@
 // influxd (metrics first, idempotent). Rejects are counted, logged, explained.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger, EgovError, openDatabase, secretBoxFromKey, type Database } from '../core/index.js';
 import { openMonitor, type Monitor, type OutboxItem } from '../monitor/index.js';
-import { startInfluxd, type InfluxServer } from './support/influxd.js';
+import { useInfluxd } from './support/influxd.js';
 
-let influxd: InfluxServer;
-const databases: Database[] = [];
-const tempDirs: string[] = [];
-beforeAll(async () => {
-  influxd = await startInfluxd();
-}, 60_000);
-afterAll(async () => {
-  for (const database of databases.splice(0)) await database.close().catch(() => undefined);
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  await influxd?.stop();
-});
+const { influxd, tempDataDir, keep } = useInfluxd();
 
 const T0 = Math.floor((Date.now() - 86_400_000) / 60_000) * 60_000;
 
@@ -73,10 +60,9 @@ const backends = [
 
 describe.each(backends)('ingest with $name', (backend) => {
   const open = async () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'egov-monitor-ingest-'));
-    tempDirs.push(dataDir);
+    const dataDir = tempDataDir('monitor-ingest');
     const database = await openDatabase({ dataDir });
-    databases.push(database);
+    keep(database);
     const captured = new Captured();
     const monitor = await openMonitor({
       database,

@@ -1,38 +1,23 @@
 // The metric store's one query API, with the same assertions on every
 // backend: embedded on SQLite, embedded on PostgreSQL, and a real influxd.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EgovError, openDatabase, type Database } from '../core/index.js';
 import { EmbeddedMetricStore, InfluxMetricStore, openMetricStore, type MetricPoint, type MetricStore } from '../monitor/index.js';
-import { startInfluxd, type InfluxServer } from './support/influxd.js';
+import { useInfluxd } from './support/influxd.js';
 import { usePostgres } from './support/postgres.js';
 
 const postgres = usePostgres();
-let influxd: InfluxServer;
-const databases: Database[] = [];
-const tempDirs: string[] = [];
-
-beforeAll(async () => {
-  influxd = await startInfluxd();
-}, 60_000);
-afterAll(async () => {
-  for (const database of databases.splice(0)) await database.close().catch(() => undefined);
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  await influxd?.stop();
-});
+const { influxd, tempDataDir, keep } = useInfluxd();
 
 let influxDatabases = 0;
 const backends: Array<{ name: string; open(): Promise<MetricStore> }> = [
   {
     name: 'embedded on sqlite',
     async open() {
-      const dataDir = mkdtempSync(path.join(os.tmpdir(), 'egov-monitor-metrics-'));
-      tempDirs.push(dataDir);
+      const dataDir = tempDataDir('monitor-metrics');
       const database = await openDatabase({ dataDir });
-      databases.push(database);
+      keep(database);
       return openMetricStore(database);
     },
   },
@@ -40,17 +25,16 @@ const backends: Array<{ name: string; open(): Promise<MetricStore> }> = [
     name: 'embedded on postgres',
     async open() {
       const database = await openDatabase({ dataDir: '/nonexistent-not-used', url: await postgres.createDatabase('metrics') });
-      databases.push(database);
+      keep(database);
       return openMetricStore(database);
     },
   },
   {
     name: 'influxdb',
     async open() {
-      const dataDir = mkdtempSync(path.join(os.tmpdir(), 'egov-monitor-unused-'));
-      tempDirs.push(dataDir);
+      const dataDir = tempDataDir('monitor-unused');
       const database = await openDatabase({ dataDir });
-      databases.push(database);
+      keep(database);
       return openMetricStore(database, { influx: { url: influxd.url, database: `egov_test_${++influxDatabases}` } });
     },
   },
@@ -166,10 +150,9 @@ describe.each(backends)('metric store: $name', (backend) => {
 
 describe('retention', () => {
   it('the embedded store prunes points older than its retention', async () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'egov-monitor-prune-'));
-    tempDirs.push(dataDir);
+    const dataDir = tempDataDir('monitor-prune');
     const database = await openDatabase({ dataDir });
-    databases.push(database);
+    keep(database);
     const store = new EmbeddedMetricStore(database, { retentionDays: 30 });
     const now = T0 + 100 * 86_400_000;
     await store.write(

@@ -3,25 +3,12 @@
 // a real influxd.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, secretBoxFromKey, type Database } from '../core/index.js';
 import { nodeStates, openMonitor, type MetricPoint, type Monitor } from '../monitor/index.js';
-import { startInfluxd, type InfluxServer } from './support/influxd.js';
+import { useInfluxd } from './support/influxd.js';
 
-let influxd: InfluxServer;
-const databases: Database[] = [];
-const tempDirs: string[] = [];
-beforeAll(async () => {
-  influxd = await startInfluxd();
-}, 60_000);
-afterAll(async () => {
-  for (const database of databases.splice(0)) await database.close().catch(() => undefined);
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  await influxd?.stop();
-});
+const { influxd, tempDataDir, keep } = useInfluxd();
 
 const admin = { actor: 'test', source: 'test' };
 const NOW = Math.floor(Date.now() / 1000) * 1000;
@@ -61,10 +48,9 @@ describe.each([
 ])('status on the $name', (backend) => {
   let monitor: Monitor;
   beforeAll(async () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'egov-monitor-status-'));
-    tempDirs.push(dataDir);
+    const dataDir = tempDataDir('monitor-status');
     const database = await openDatabase({ dataDir });
-    databases.push(database);
+    keep(database);
     monitor = await openMonitor({
       database,
       secrets: secretBoxFromKey(randomBytes(32)),

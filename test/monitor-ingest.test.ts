@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, EgovError, openDatabase, secretBoxFromKey, type Database } from '../core/index.js';
 import { openMonitor, type Monitor, type OutboxItem } from '../monitor/index.js';
-import { useInfluxd } from './support/influxd.js';
+import { useInfluxd } from './support/influxd-suite.js';
 
 const { influxd, tempDataDir, keep } = useInfluxd();
 

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EgovError, openDatabase, type Database } from '../core/index.js';
 import { EmbeddedMetricStore, InfluxMetricStore, openMetricStore, type MetricPoint, type MetricStore } from '../monitor/index.js';
-import { useInfluxd } from './support/influxd.js';
+import { useInfluxd } from './support/influxd-suite.js';
 import { usePostgres } from './support/postgres.js';
 
 const postgres = usePostgres();

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, secretBoxFromKey, type Database } from '../core/index.js';
 import { nodeStates, openMonitor, type MetricPoint, type Monitor } from '../monitor/index.js';
-import { useInfluxd } from './support/influxd.js';
+import { useInfluxd } from './support/influxd-suite.js';
 
 const { influxd, tempDataDir, keep } = useInfluxd();
 

@@ -25,7 +25,7 @@ import {
   type Timing,
   type Varbind,
 } from '../agents/snmp/index.js';
-import { EgovError } from '../core/index.js';
+import { EgovError } from '../core/errors.js';
 
 /** The flags as commander hands them over (strings, as typed). */
 export interface SnmpFlags {

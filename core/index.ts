@@ -1,4 +1,9 @@
 // core: configuration, storage, the audit log, errors and logging.
+//
+// Loading this door loads the config schema, the query layer and their
+// packages. errors.ts is core's light front door: code that needs only
+// EgovError (the SNMP client, the CLI's entry point) imports it directly,
+// so `egov-ops snmp walk` starts without them.
 export { EgovError, asEgovError, errorCodes, exitCodes, type ErrorCode } from './errors.js';
 export { loadConfig, defaultConfig, validateConfig, parseConfigFile, ConfigSchema, type Config, type ConfigSources, type BackupConfig, type BackupTargetConfig, type BackupPlanConfig, type BackupRetentionConfig } from './config.js';
 export { openDatabase, type Database, type Db, type WriteTx, type Dialect, type OpenOptions } from './storage/database.js';

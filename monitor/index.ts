@@ -1,4 +1,7 @@
 // monitor: inventory, ingest, metrics/log/event stores, node status, the status page.
+//
+// records.ts is the monitor's light front door: the measurement names and
+// record shapes, with nothing behind them, for the agents' SNMP code.
 export * from './records.js';
 export { MetricPointSchema, LogRecordSchema, EventRecordSchema, OutboxItemSchema, checkOutboxItem, NODE_NAME_PATTERN } from './schemas.js';
 export {

@@ -147,3 +147,25 @@ describe('--json and exit codes', () => {
     expect(noPassphrase.stderr).toMatch(/--passphrase-file/);
   });
 });
+
+describe('command groups (each loaded only when called)', () => {
+  it('finds the group after global options that take a value, lists every group in --help, and rejects an unknown command', () => {
+    const dataDir = tempDir();
+    const passphraseFile = path.join(dataDir, 'passphrase');
+    writeFileSync(passphraseFile, 'cli-test-passphrase\n');
+    // The group word comes after --data-dir DIR and --passphrase-file FILE: their values are not commands.
+    const help = egov(dataDir, ['--passphrase-file', passphraseFile, 'snmp', 'walk', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Usage: egov-ops snmp walk/);
+    const top = egov(dataDir, ['--help']);
+    expect(top.code).toBe(0);
+    for (const word of ['ca', 'audit-log', 'serve', 'backup', 'access', 'node', 'link', 'logs', 'status', 'agent', 'snmp']) expect(top.stdout).toMatch(new RegExp(`^  ${word}\\b`, 'm'));
+    const unknown = egov(dataDir, ['cert', 'list']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/unknown command 'cert'/);
+    // A group that opens the suite still works when the word is not first.
+    const list = egov(dataDir, ['--json', '--data-dir', dataDir, 'ca', 'list']);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual([]);
+  });
+});

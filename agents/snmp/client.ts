@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import * as snmp from 'net-snmp';
 import type { RawVarbind, Session, V3User } from 'net-snmp';
-import { EgovError } from '../../core/index.js';
+import { EgovError } from '../../core/errors.js';
 import { framingProblem, guardedDgram } from './guarded-dgram.js';
 import { compareOids, isUnder, type Oid } from './oid.js';
 import { DEFAULT_TIMING, describeEndpoint, type AuthProtocol, type Credentials, type Endpoint, type PrivProtocol, type Timing } from './target.js';

@@ -4,8 +4,8 @@
 // measurement of monitor/records.ts it feeds. A config object adds groups
 // and assigns them to device kinds (mergeOidSets).
 
-import { EgovError } from '../../core/index.js';
-import { MEASUREMENTS, type MeasurementName } from '../../monitor/index.js';
+import { EgovError } from '../../core/errors.js';
+import { MEASUREMENTS, type MeasurementName } from '../../monitor/records.js';
 import { parseOid, type Oid } from './oid.js';
 
 export const DEVICE_KINDS = ['router', 'switch', 'firewall', 'gateway', 'server', 'other'] as const;

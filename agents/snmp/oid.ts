@@ -2,7 +2,7 @@
 // (arc by arc, numerically), and a few well-known names so that
 // `snmp walk host system` works without MIB files.
 
-import { EgovError } from '../../core/index.js';
+import { EgovError } from '../../core/errors.js';
 
 /** A dotted OID without the leading dot, e.g. `1.3.6.1.2.1.1.3.0`. */
 export type Oid = string;

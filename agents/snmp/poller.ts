@@ -5,7 +5,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { EventRecord, MeasurementName, MetricPoint, Severity } from '../../monitor/index.js';
-import { EgovError } from '../../core/index.js';
+import { EgovError } from '../../core/errors.js';
 import { SnmpSession } from './client.js';
 import { classifyUptime, counterStep, maxOctetsForSpeed, ratePerSecond, type CounterSample, type UptimeChange } from './counters.js';
 import { instanceOf, type Oid } from './oid.js';

@@ -3,7 +3,7 @@
 // authPriv user without a privacy password impossible to write down.
 
 import { isIP } from 'node:net';
-import { EgovError } from '../../core/index.js';
+import { EgovError } from '../../core/errors.js';
 
 export interface Endpoint {
   host: string;

@@ -8,7 +8,7 @@ import type { RemoteInfo } from 'node:dgram';
 import * as snmp from 'net-snmp';
 import type { Notification, Receiver } from 'net-snmp';
 import type { EventRecord, Severity } from '../../monitor/index.js';
-import { EgovError } from '../../core/index.js';
+import { EgovError } from '../../core/errors.js';
 import { framingProblem, guardedDgram } from './guarded-dgram.js';
 import type { SnmpLogger } from './poller.js';
 import { decodeVarbind, valueAsDetail, type Varbind } from './values.js';

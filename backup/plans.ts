@@ -1,6 +1,7 @@
 // Backup plans as data: what to save (the suite's own stores, extra paths,
 // pre-command dumps) and where (same-city and remote restic repositories),
-// each target with its schedule, retention and recovery objectives. With no
+// each target with its backup schedule, its retention and when that retention
+// runs (pruneSchedule), and its recovery objectives. With no
 // `backup` section the default plan saves the suite's stores to a same-city
 // repository under DATA_DIR/backups/same-city.
 
@@ -35,6 +36,8 @@ export interface BackupTarget {
   /** Generate the password file on first use (the default plan only). */
   createPasswordFile: boolean;
   schedule: Schedule;
+  /** When retention (restic forget --prune) runs: apart from the backups, as restic advises, since prune is slow and locks the repository exclusively. */
+  pruneSchedule: Schedule;
   retention: Retention;
   objectives: { rpoHours: number; rtoHours: number };
   offsite: boolean;
@@ -83,6 +86,8 @@ export interface BackupSettings {
 }
 
 export const DEFAULT_SCHEDULE = '30 1 * * *';
+/** Daily at 04:30: after the default 01:30 backup, before the working day. */
+export const DEFAULT_PRUNE_SCHEDULE = '30 4 * * *';
 export const DEFAULT_RETENTION: Retention = { keepLast: 3, keepDaily: 7, keepWeekly: 4, keepMonthly: 12 };
 export const DEFAULT_OBJECTIVES = { rpoHours: 24, rtoHours: 4 };
 
@@ -98,15 +103,25 @@ function checkRetention(retention: BackupRetentionConfig | undefined, where: str
   return { ...retention };
 }
 
+/** A target's cron expression; a bad one is a bad-config error naming the key. */
+function targetSchedule(expression: string, key: string): Schedule {
+  try {
+    return parseSchedule(expression);
+  } catch (error) {
+    throw new EgovError('bad-config', `${key}: ${(error as Error).message}`, { key });
+  }
+}
+
 function isUnder(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 /**
- * The plans and targets of a configuration, validated: a schedule that does
- * not parse, a retention that keeps nothing, a target a plan names but that
- * does not exist, a relative repository path: a bad-config error naming the key.
+ * The plans and targets of a configuration, validated: a schedule or
+ * pruneSchedule that does not parse, a retention that keeps nothing, a
+ * target a plan names but that does not exist, a relative repository path:
+ * a bad-config error naming the key.
  * (Paths that must exist are checked when a run starts: see checkPlanPaths.)
  */
 export function loadBackupSettings(config: Config): BackupSettings {
@@ -125,6 +140,7 @@ export function loadBackupSettings(config: Config): BackupSettings {
       password: { file: path.join(workDir, 'same-city.password') },
       createPasswordFile: true,
       schedule: parseSchedule(DEFAULT_SCHEDULE),
+      pruneSchedule: parseSchedule(DEFAULT_PRUNE_SCHEDULE),
       retention: { ...DEFAULT_RETENTION },
       objectives: { ...DEFAULT_OBJECTIVES },
       offsite: false,
@@ -143,12 +159,8 @@ export function loadBackupSettings(config: Config): BackupSettings {
       throw new EgovError('bad-config', `${where}.repository: a remote target is an sftp URL like sftp:backup@dr.example.gov.cn:/srv/restic/egov-ops, got "${repository}"`, { key: `${where}.repository` });
     }
     if (t.sftp && t.kind !== 'remote') throw new EgovError('bad-config', `${where}.sftp applies only to a remote target`, { key: `${where}.sftp` });
-    let schedule: Schedule;
-    try {
-      schedule = parseSchedule(t.schedule ?? DEFAULT_SCHEDULE);
-    } catch (error) {
-      throw new EgovError('bad-config', `${where}.schedule: ${(error as Error).message}`, { key: `${where}.schedule` });
-    }
+    const schedule = targetSchedule(t.schedule ?? DEFAULT_SCHEDULE, `${where}.schedule`);
+    const pruneSchedule = targetSchedule(t.pruneSchedule ?? DEFAULT_PRUNE_SCHEDULE, `${where}.pruneSchedule`);
     targets.set(name, {
       name,
       kind: t.kind,
@@ -156,6 +168,7 @@ export function loadBackupSettings(config: Config): BackupSettings {
       password: t.passwordFile ? { file: path.resolve(t.passwordFile) } : { env: t.passwordEnv! },
       createPasswordFile: false,
       schedule,
+      pruneSchedule,
       retention: checkRetention(t.retention, where),
       objectives: { rpoHours: t.objectives?.rpoHours ?? DEFAULT_OBJECTIVES.rpoHours, rtoHours: t.objectives?.rtoHours ?? DEFAULT_OBJECTIVES.rtoHours },
       offsite: t.offsite ?? (t.kind === 'remote' || !isUnder(repository, dataDir)),

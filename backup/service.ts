@@ -1,6 +1,8 @@
-// The backup service: runs plans to targets, applies retention, drills
-// restores, restores for real, and reports status with the DR level. Every
-// run and drill is recorded in the suite's database and the audit log.
+// The backup service: runs plans to targets, applies retention (restic
+// forget --prune, apart from the runs: on the target's pruneSchedule, by
+// `backup prune`, or by `backup run --prune`), drills restores, restores for
+// real, and reports status with the DR level. Every run, prune and drill is
+// recorded in the suite's database and the audit log.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -8,9 +10,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import BetterSqlite from 'better-sqlite3';
-import pg from 'pg';
-import { Authority, readCertificate, toPem, type Actor, type PassphraseSource } from '../ca/index.js';
-import { appendAudit, EgovError, openDatabase, recordAudit, verifyAuditLog, type BackupRunTable, type Config, type Database } from '../core/index.js';
+import type pg from 'pg';
+import type { Actor, PassphraseSource } from '../ca/index.js';
+import { appendAudit, EgovError, openDatabase, recordAudit, verifyAuditLog, type BackupRunTable, type Config, type Database, type ErrorCode } from '../core/index.js';
 import { assessDrLevel, type DrAssessment, type DrEvidence } from './dr-levels.js';
 import { checkPlanPaths, getPlan, getTarget, loadBackupSettings, type BackupPlan, type BackupSettings, type BackupTarget } from './plans.js';
 import { describeLock, parseBackupProgress, parseBackupSummary, ResticRepository, resticError, resticMessage, retentionArgs, type BackupProgress, type LockInfo, type ResticSnapshot } from './restic.js';
@@ -45,9 +47,40 @@ export interface RunResult {
   resticExitCode: number | null;
   message: string;
   repositoryCreated: boolean;
-  retention?: { ok: boolean; message: string; resticExitCode: number | null };
-  /** Wall time of each step: opening the repository, staging, restic backup, retention (forget --prune). */
+  /** Only when the run was asked to prune (`backup run --prune`). */
+  retention?: PruneResult;
+  /** Wall time of each step: opening the repository, staging, restic backup, retention (forget --prune; 0 unless asked for). */
   seconds?: { open: number; stage: number; backup: number; retention: number; total: number };
+}
+
+/** What retention (restic forget --prune) did to one plan's snapshots on one target. */
+export interface PruneResult {
+  plan: string;
+  target: string;
+  ok: boolean;
+  startedAt: string;
+  endedAt: string;
+  /** The keep-* rules applied, as restic's flags. */
+  keep: string;
+  /** Snapshots forgotten and kept (null when restic failed or did not say). */
+  removed: number | null;
+  kept: number | null;
+  /** What happened, or restic's error message. */
+  message: string;
+  resticExitCode: number | null;
+  /** A failure's error code: the CLI's exit code follows it. */
+  code?: ErrorCode;
+  seconds: number;
+}
+
+/** A recorded prune of one plan on a target, as status reports it. */
+export interface PruneRecord {
+  plan: string;
+  at: string;
+  ok: boolean;
+  removed: number | null;
+  message: string;
+  resticExitCode: number | null;
 }
 
 export interface UnlockResult {
@@ -100,11 +133,15 @@ export interface TargetStatus {
   offsite: boolean;
   schedule: string;
   nextRun: string;
+  pruneSchedule: string;
+  nextPrune: string;
   retention: Record<string, number | undefined>;
   objectives: { rpoHours: number; rtoHours: number };
   lastRun: Omit<RunResult, 'repositoryCreated' | 'retention' | 'ok'> | null;
   lastSuccess: { at: string; snapshotId: string | null } | null;
   lastDrill: { at: string; ok: boolean; snapshot: string | null; rtoSeconds: number | null; rpoSeconds: number | null; failedChecks: string[] } | null;
+  /** The last prune of each plan that goes to the target: when the latest ended, whether all were ok, snapshots removed in all. */
+  lastPrune: { at: string; ok: boolean; removed: number | null; plans: PruneRecord[] } | null;
   /** Current exposure: hours since the last successful backup. */
   rpoHoursNow: number | null;
   rpoMet: boolean | null;
@@ -164,9 +201,25 @@ function exists(dir: string): boolean {
   }
 }
 
+/** Snapshots removed and kept, from the JSON line restic forget --json prints before prune's text. */
+function forgetCounts(stdout: string): { removed: number | null; kept: number | null } {
+  try {
+    const groups = JSON.parse(stdout.trim().split('\n').find((l) => l.startsWith('[')) ?? '[]') as Array<{ keep?: unknown[] | null; remove?: unknown[] | null }>;
+    return { removed: groups.reduce((n, g) => n + (g.remove?.length ?? 0), 0), kept: groups.reduce((n, g) => n + (g.keep?.length ?? 0), 0) };
+  } catch {
+    return { removed: null, kept: null };
+  }
+}
+
+/** The count a successful forget row's message carries (backup_run has no column for it; the message is ours, see forget). */
+function removedFromMessage(message: string): number | null {
+  const m = /: (\d+) snapshot\(s\) removed/.exec(message);
+  return m ? Number(m[1]) : null;
+}
+
 export class BackupService {
   readonly settings: BackupSettings;
-  /** 'run' (RunResult) and 'drill' (DrillResult) after each is recorded; a monitor alerts on ok: false. */
+  /** 'run' (RunResult), 'prune' (PruneResult) and 'drill' (DrillResult) after each is recorded; a monitor alerts on ok: false. */
   readonly events = new EventEmitter();
   private readonly database: Database;
   private readonly actor: Actor;
@@ -205,17 +258,23 @@ export class BackupService {
     });
   }
 
-  /** Backs up every plan to every target it names (or the ones asked for); each pair recorded. */
-  async run(request: { plan?: string; target?: string; onProgress?: (p: BackupProgress & { plan: string; target: string }) => void } = {}): Promise<RunResult[]> {
+  /**
+   * Backs up every plan to every target it names (or the ones asked for);
+   * each pair recorded. Retention is not applied unless `prune` is asked for:
+   * it runs on its own schedule (see prune), so a run costs what restic
+   * backup costs.
+   */
+  async run(request: { plan?: string; target?: string; prune?: boolean; onProgress?: (p: BackupProgress & { plan: string; target: string }) => void } = {}): Promise<RunResult[]> {
     const pairs = this.pairs(request.plan, request.target);
     // Bad input first, before anything is written anywhere.
     for (const { plan } of pairs) checkPlanPaths(plan);
     const results: RunResult[] = [];
-    for (const { plan, target } of pairs) results.push(await this.runOne(plan, target, request.onProgress));
+    for (const { plan, target } of pairs) results.push(await this.runOne(plan, target, { prune: request.prune === true, ...(request.onProgress ? { onProgress: request.onProgress } : {}) }));
     return results;
   }
 
-  private async runOne(plan: BackupPlan, target: BackupTarget, onProgress?: (p: BackupProgress & { plan: string; target: string }) => void): Promise<RunResult> {
+  private async runOne(plan: BackupPlan, target: BackupTarget, options: { prune: boolean; onProgress?: (p: BackupProgress & { plan: string; target: string }) => void }): Promise<RunResult> {
+    const { onProgress } = options;
     const started = this.now();
     const repo = this.repository(target);
     // The password check (file/env) is input validation: refuse before anything runs.
@@ -323,9 +382,11 @@ export class BackupService {
         message,
         repositoryCreated: created,
       };
-      const t3 = performance.now();
-      runResult.retention = await this.forget(plan, target);
-      phase.retention = seconds(t3);
+      if (options.prune) {
+        const t3 = performance.now();
+        runResult.retention = await this.forget(plan, target);
+        phase.retention = seconds(t3);
+      }
       runResult.seconds = { ...phase, total: seconds(t0) };
       this.events.emit('run', runResult);
       return runResult;
@@ -334,26 +395,40 @@ export class BackupService {
     }
   }
 
-  /** restic forget --prune with the target's keep-* rules, for one plan's snapshots. */
-  async forget(plan: BackupPlan, target: BackupTarget): Promise<{ ok: boolean; message: string; resticExitCode: number | null }> {
+  /**
+   * Retention: each target's keep-* rules applied with restic forget --prune
+   * to every plan that goes to it (or the ones asked for). Every pair is
+   * tried, recorded and reported; one failing does not stop the others, so
+   * the caller looks at each result's ok.
+   */
+  async prune(request: { plan?: string; target?: string } = {}): Promise<PruneResult[]> {
+    const pairs = this.pairs(request.plan, request.target);
+    // The password check (file/env) is input validation: refuse before anything runs.
+    for (const { target } of pairs) this.repository(target).environment();
+    const results: PruneResult[] = [];
+    for (const { plan, target } of pairs) results.push(await this.forget(plan, target));
+    return results;
+  }
+
+  /** restic forget --prune with the target's keep-* rules, for one plan's snapshots; recorded, never thrown. */
+  async forget(plan: BackupPlan, target: BackupTarget): Promise<PruneResult> {
     const started = this.now().toISOString();
+    const t0 = performance.now();
     const keep = retentionArgs(target.retention);
     const result = await this.repository(target).run(['forget', '--json', '--prune', '--tag', `egov-ops,plan:${plan.name}`, '--group-by', 'host,tags', ...keep]);
-    let removed = 0;
-    try {
-      const groups = JSON.parse(result.stdout.trim().split('\n').find((l) => l.startsWith('[')) ?? '[]') as Array<{ remove?: unknown[] | null }>;
-      removed = groups.reduce((n, g) => n + (g.remove?.length ?? 0), 0);
-    } catch {
-      /* the count is only for the message */
-    }
     const ok = result.code === 0;
-    const message = ok ? `retention ${keep.join(' ')}: ${removed} snapshot(s) removed, pruned` : resticError('forget --prune', target, result).message;
+    const counts = ok ? forgetCounts(result.stdout) : { removed: null, kept: null };
+    const error = ok ? undefined : resticError('forget --prune', target, result);
+    const message = error ? error.message : `retention ${keep.join(' ')}: ${counts.removed ?? '?'} snapshot(s) removed, ${counts.kept ?? '?'} kept, pruned`;
+    const endedAt = this.now().toISOString();
     await this.record(
-      { kind: 'forget', plan: plan.name, target: target.name, started_at: started, ended_at: this.now().toISOString(), status: ok ? 'success' : 'failure', snapshot_id: null, files_new: null, files_changed: null, files_total: null, bytes_added: null, bytes_total: null, restic_exit_code: result.code, message, manifest: null },
+      { kind: 'forget', plan: plan.name, target: target.name, started_at: started, ended_at: endedAt, status: ok ? 'success' : 'failure', snapshot_id: null, files_new: null, files_changed: null, files_total: null, bytes_added: null, bytes_total: null, restic_exit_code: result.code, message, manifest: null },
       'backup.forget',
-      { keep: keep.join(' '), removed, resticExitCode: result.code, ...(ok ? {} : { reason: message }) },
+      { keep: keep.join(' '), removed: counts.removed, kept: counts.kept, resticExitCode: result.code, ...(error ? { code: error.code, problem: error.details?.problem ?? null, reason: message } : {}) },
     );
-    return { ok, message, resticExitCode: result.code };
+    const pruned: PruneResult = { plan: plan.name, target: target.name, ok, startedAt: started, endedAt, keep: keep.join(' '), ...counts, message, resticExitCode: result.code, ...(error ? { code: error.code } : {}), seconds: seconds(t0) };
+    this.events.emit('prune', pruned);
+    return pruned;
   }
 
   /** The target's restic locks as they are now (read without locking). */
@@ -670,7 +745,9 @@ export class BackupService {
       return u.toString();
     })();
     const withClient = async <T>(connectionString: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
-      const client = new pg.Client({ connectionString, connectionTimeoutMillis: 10_000 });
+      // Loaded here: only a PostgreSQL drill needs the driver, and `backup run` starts faster without it.
+      const { default: driver } = await import('pg');
+      const client = new driver.Client({ connectionString, connectionTimeoutMillis: 10_000 });
       client.on('error', () => undefined);
       await client.connect();
       try {
@@ -731,6 +808,8 @@ export class BackupService {
     const rows = await recovered.db.selectFrom('ca_authority').select(['name', 'algorithm', 'root_cert', 'issuing_cert']).orderBy('name').execute();
     if (!rows.length) return { name: 'ca-keys', ok: true, skipped: true, detail: 'no CA hierarchies in the restored database' };
     if (!this.options.caPassphrase) return { name: 'ca-keys', ok: false, detail: `${rows.length} CA hierarch${rows.length === 1 ? 'y' : 'ies'} restored but no CA passphrase was given to check the keys (--passphrase-file or EGOV_OPS_CA_PASSPHRASE)` };
+    // The CA is loaded for drills only: `backup run` starts without it.
+    const { Authority, readCertificate, toPem } = await import('../ca/index.js');
     const authority = new Authority({ database: recovered, publicUrl: this.options.config.server.publicUrl, passphrase: this.options.caPassphrase });
     const done: string[] = [];
     for (const row of rows) {
@@ -774,6 +853,21 @@ export class BackupService {
 
   // ------------------------------------------------------------ status
 
+  /** The last forget --prune of each plan that goes to the target (a prune covers them all, one restic call each). */
+  private async lastPrune(target: BackupTarget): Promise<TargetStatus['lastPrune']> {
+    const plans: PruneRecord[] = [];
+    for (const plan of this.settings.plans.values()) {
+      if (!plan.targets.includes(target.name)) continue;
+      const row = await this.database.db.selectFrom('backup_run').selectAll().where('target', '=', target.name).where('plan', '=', plan.name).where('kind', '=', 'forget').orderBy('id', 'desc').limit(1).executeTakeFirst();
+      if (!row) continue;
+      const ok = row.status !== 'failure';
+      plans.push({ plan: plan.name, at: row.ended_at, ok, removed: ok ? removedFromMessage(row.message) : null, message: row.message, resticExitCode: row.restic_exit_code });
+    }
+    if (!plans.length) return null;
+    const removed = plans.every((p) => p.removed !== null) ? plans.reduce((n, p) => n + p.removed!, 0) : null;
+    return { at: plans.map((p) => p.at).sort().at(-1)!, ok: plans.every((p) => p.ok), removed, plans };
+  }
+
   async status(): Promise<StatusReport> {
     const now = this.now();
     const targets: TargetStatus[] = [];
@@ -783,6 +877,7 @@ export class BackupService {
       const lastSuccess = await this.database.db.selectFrom('backup_run').selectAll().where('target', '=', target.name).where('kind', '=', 'backup').where('status', '!=', 'failure').orderBy('id', 'desc').limit(1).executeTakeFirst();
       const lastDrill = await this.database.db.selectFrom('backup_drill').selectAll().where('target', '=', target.name).orderBy('id', 'desc').limit(1).executeTakeFirst();
       const lastPassing = await this.database.db.selectFrom('backup_drill').selectAll().where('target', '=', target.name).where('ok', '=', 1).orderBy('id', 'desc').limit(1).executeTakeFirst();
+      const lastPrune = await this.lastPrune(target);
       const hours = (iso: string) => (now.getTime() - Date.parse(iso)) / 3600_000;
       const rpoHoursNow = lastSuccess ? Math.round(hours(lastSuccess.ended_at) * 1000) / 1000 : null;
       const rtoHoursAchieved = lastPassing?.rto_seconds != null ? Math.round((lastPassing.rto_seconds / 3600) * 10000) / 10000 : null;
@@ -804,6 +899,8 @@ export class BackupService {
         offsite: target.offsite,
         schedule: target.schedule.expression,
         nextRun: target.schedule.next(now).toISOString(),
+        pruneSchedule: target.pruneSchedule.expression,
+        nextPrune: target.pruneSchedule.next(now).toISOString(),
         retention: { ...target.retention },
         objectives: target.objectives,
         lastRun: lastRun
@@ -834,6 +931,7 @@ export class BackupService {
               failedChecks: (JSON.parse(lastDrill.checks) as DrillCheck[]).filter((c) => !c.ok).map((c) => c.name),
             }
           : null,
+        lastPrune,
         rpoHoursNow,
         rpoMet: rpoHoursNow === null ? null : rpoHoursNow <= target.objectives.rpoHours,
         rtoHoursAchieved,

@@ -1,9 +1,9 @@
-// `egov-ops backup …`: run, drill, restore, status, snapshots, unlock.
+// `egov-ops backup …`: run, prune, drill, restore, status, snapshots, locks, unlock.
 // Parses arguments, calls backup/, prints what happened.
 
 import { Command } from 'commander';
-import { BackupService, describeLock, type DrillResult, type RunResult, type StatusReport } from '../backup/index.js';
-import { EgovError, exitCodes, openDatabase } from '../core/index.js';
+import { BackupService, describeLock, type DrillResult, type PruneResult, type RunResult, type StatusReport, type TargetStatus } from '../backup/index.js';
+import { EgovError, errorCodes, exitCodes, openDatabase } from '../core/index.js';
 import { cliActor, passphraseSource, resolveConfig, type GlobalOptions } from './context.js';
 
 const mib = (n: number | null | undefined) => (n == null ? '-' : n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
@@ -13,6 +13,24 @@ function describeRun(r: RunResult): string {
   if (r.snapshotId) lines.push(`  files ${r.filesTotal} (${r.filesNew} new, ${r.filesChanged} changed), ${mib(r.bytesAdded)} added of ${mib(r.bytesTotal)}`);
   if (r.retention) lines.push(`  retention: ${r.retention.message}`);
   return lines.join('\n');
+}
+
+function describePrune(p: PruneResult): string {
+  const counts = p.ok && p.removed !== null ? `, ${p.removed} snapshot(s) removed, ${p.kept} kept` : '';
+  return [`${p.plan} -> ${p.target}: ${p.ok ? 'ok' : 'FAILED'}${counts} (${p.seconds} s)`, `  ${p.message}`].join('\n');
+}
+
+/** The keep-* rules as an operator wrote them: "keepLast 3, keepDaily 7". */
+const describeRetention = (retention: TargetStatus['retention']) =>
+  Object.entries(retention)
+    .filter(([, n]) => n)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+
+function describeLastPrune(last: TargetStatus['lastPrune']): string[] {
+  if (!last) return ['  last prune: never'];
+  const head = `  last prune ${last.at}: ${last.ok ? 'ok' : 'FAILED'}${last.removed !== null ? `, ${last.removed} snapshot(s) removed` : ''}`;
+  return [head, ...last.plans.map((p) => `    ${p.plan}: ${p.message}`)];
 }
 
 function describeDrill(d: DrillResult): string {
@@ -28,7 +46,9 @@ function describeStatus(s: StatusReport): string {
   for (const t of s.targets) {
     lines.push(`${t.target} (${t.kind}${t.offsite ? ', off-site' : ', on-site'}) ${t.repository}`);
     lines.push(`  schedule ${t.schedule}, next ${t.nextRun}`);
+    lines.push(`  retention ${describeRetention(t.retention)}; prune schedule ${t.pruneSchedule}, next ${t.nextPrune}`);
     lines.push(t.lastRun ? `  last run ${t.lastRun.endedAt}: ${t.lastRun.status}${t.lastRun.resticExitCode !== null ? ` (restic exit ${t.lastRun.resticExitCode})` : ''}: ${t.lastRun.message}` : '  last run: never');
+    lines.push(...describeLastPrune(t.lastPrune));
     lines.push(t.lastDrill ? `  last drill ${t.lastDrill.at}: ${t.lastDrill.ok ? 'passed' : `FAILED (${t.lastDrill.failedChecks.join(', ')})`}` : '  last drill: never');
     lines.push(`  RPO now ${t.rpoHoursNow ?? '-'} h (objective ${t.objectives.rpoHours} h${t.rpoMet === null ? '' : t.rpoMet ? ', met' : ', NOT met'}); RTO achieved ${t.rtoHoursAchieved ?? '-'} h (objective ${t.objectives.rtoHours} h${t.rtoMet === null ? '' : t.rtoMet ? ', met' : ', NOT met'})`);
     lines.push(`  DR level ${t.drLevel.level}${t.drLevel.name ? ` ${t.drLevel.name} (${t.drLevel.nameZh})` : ''}`);
@@ -68,9 +88,10 @@ export function registerBackupCommands(program: Command): Command {
 
   backup
     .command('run')
-    .description('back up now: every plan to every target it names (or the ones given), then apply retention')
+    .description("back up now: every plan to every target it names (or the ones given). Retention is not applied unless --prune is given: it runs on each target's pruneSchedule inside `serve`, or with `backup prune`")
     .option('--plan <name>', 'only this plan')
     .option('--target <name>', 'only this target')
+    .option('--prune', 'also apply retention (restic forget --prune) right after each backup')
     .action(async (o) =>
       withService(async (service) => {
         const tty = !globals().json && process.stderr.isTTY;
@@ -79,6 +100,7 @@ export function registerBackupCommands(program: Command): Command {
           results = await service.run({
             ...(o.plan ? { plan: o.plan } : {}),
             ...(o.target ? { target: o.target } : {}),
+            prune: Boolean(o.prune),
             ...(tty
               ? {
                   onProgress: (p) =>
@@ -90,6 +112,21 @@ export function registerBackupCommands(program: Command): Command {
           if (tty) process.stderr.write('\n');
         }
         out(results, () => results.map(describeRun).join('\n'));
+      }),
+    );
+
+  backup
+    .command('prune')
+    .description("apply retention now: restic forget --prune with each target's keep-* rules, for every plan that goes to it (or the ones given); `serve` does this on each target's pruneSchedule (default daily 04:30). Exits non-zero if any prune failed")
+    .option('--plan <name>', 'only this plan')
+    .option('--target <name>', 'only this target')
+    .action(async (o) =>
+      withService(async (service) => {
+        const results = await service.prune({ ...(o.plan ? { plan: o.plan } : {}), ...(o.target ? { target: o.target } : {}) });
+        out(results, () => results.map(describePrune).join('\n'));
+        // Every pair was tried and reported; the exit code follows the first failure's kind (wrong password 5, unreachable 7, locked 4, ...).
+        const failed = results.find((r) => !r.ok);
+        if (failed) process.exitCode = errorCodes[failed.code ?? 'internal'].exit;
       }),
     );
 
@@ -128,7 +165,7 @@ export function registerBackupCommands(program: Command): Command {
 
   backup
     .command('status')
-    .description('per target: last run, last drill, RPO/RTO against the objectives, and the DR capability level')
+    .description('per target: last run, last prune and the next, last drill, RPO/RTO against the objectives, and the DR capability level')
     .action(async () =>
       withService(async (service) => {
         const report = await service.status();

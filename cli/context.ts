@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { Authority, certificateDirectory, CrlService, loadProfiles, OcspResponder, RegistrationDesk, type Actor, type PassphraseSource } from '../ca/index.js';
+import type { Actor, Authority, CrlService, OcspResponder, PassphraseSource, RegistrationDesk } from '../ca/index.js';
 import { AccessControl, EgovError, loadConfig, openDatabase, openSecretBox, type Config, type Database } from '../core/index.js';
 
 export interface GlobalOptions {
@@ -96,6 +96,8 @@ export interface Suite {
 }
 
 export async function openSuite(options: GlobalOptions, confirmPassphrase = false, flags: Record<string, unknown> = {}): Promise<Suite> {
+  // The CA is loaded by the commands that open the suite, not by every command (backup, monitor, snmp start without it).
+  const { Authority, certificateDirectory, CrlService, loadProfiles, OcspResponder, RegistrationDesk } = await import('../ca/index.js');
   const config = resolveConfig(options, flags);
   const database = await openDatabase({ dataDir: config.dataDir, url: config.database.url });
   const profiles = config.ca.profilesFile ? loadProfiles(path.resolve(config.ca.profilesFile)) : undefined;

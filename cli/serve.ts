@@ -75,7 +75,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   await app.register(caRoutes, { authority, crls, ocsp });
   crls.start();
   const stopWatching = authority.watchStatusChanges();
-  // Backups on each target's schedule; failures are recorded by the service.
+  // Backups on each target's schedule, retention on its pruneSchedule; failures are recorded by the service.
   const backups = new BackupScheduler(new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'scheduler' } }), {
     log: (line, fields) => logger.info(fields ?? {}, line),
   });

@@ -13,7 +13,7 @@ const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const BackupName = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' });
 const KeepCount = Type.Integer({ minimum: 0, maximum: 100000 });
 
-/** Retention applied with `restic forget --prune` after each run. */
+/** Retention applied with `restic forget --prune` on the target's pruneSchedule (or `backup run --prune`, `backup prune`). */
 const BackupRetentionSchema = Type.Object(
   {
     keepLast: Type.Optional(KeepCount),
@@ -36,6 +36,8 @@ const BackupTargetSchema = Type.Object(
     passwordEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
     /** Cron-like: five fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly. */
     schedule: Type.Optional(Type.String({ minLength: 1 })),
+    /** When retention (restic forget --prune) runs, in the same form as schedule. Default daily at 04:30. */
+    pruneSchedule: Type.Optional(Type.String({ minLength: 1 })),
     retention: Type.Optional(BackupRetentionSchema),
     /** Recovery objectives this target is meant to meet. */
     objectives: Type.Optional(

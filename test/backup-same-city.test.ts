@@ -33,12 +33,14 @@ describe('default plan to a same-city repository', () => {
     expect(run.snapshotId).toMatch(/^[0-9a-f]{64}$/);
     expect(run.filesTotal).toBeGreaterThanOrEqual(3);
     expect(run.bytesTotal).toBeGreaterThan(0);
-    expect(run.retention?.ok).toBe(true);
+    // Retention runs apart (pruneSchedule, `backup prune`, `run --prune`): see backup-retention.test.ts.
+    expect(run.retention).toBeUndefined();
+    expect(run.seconds?.retention).toBe(0);
     const target = service.settings.targets.get('same-city')!;
     expect(target.repository).toBe(path.join(suite.config.dataDir, 'backups', 'same-city'));
     expect(existsSync(path.join(target.repository, 'config'))).toBe(true);
     const rows = await suite.database.db.selectFrom('backup_run').selectAll().orderBy('id').execute();
-    expect(rows.map((r) => r.kind)).toEqual(['backup', 'forget']);
+    expect(rows.map((r) => r.kind)).toEqual(['backup']);
     expect(rows[0]).toMatchObject({ status: 'success', snapshot_id: run.snapshotId, restic_exit_code: 0 });
     const manifest = JSON.parse(rows[0]!.manifest!);
     expect(Object.keys(manifest.files)).toContain('database/egov-ops.sqlite');
@@ -63,7 +65,8 @@ describe('default plan to a same-city repository', () => {
   it('status shows the last run and drill, objectives and the DR level with the reason for the next', async () => {
     const status = await service.status();
     const t = status.targets[0]!;
-    expect(t).toMatchObject({ target: 'same-city', kind: 'same-city', offsite: false, schedule: '30 1 * * *' });
+    expect(t).toMatchObject({ target: 'same-city', kind: 'same-city', offsite: false, schedule: '30 1 * * *', pruneSchedule: '30 4 * * *', lastPrune: null });
+    expect(Date.parse(t.nextPrune)).toBeGreaterThan(Date.now());
     expect(t.lastRun?.snapshotId).toBe(run.snapshotId);
     expect(t.lastDrill).toMatchObject({ ok: true, snapshot: run.snapshotId });
     expect(t.rpoMet).toBe(true);

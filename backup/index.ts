@@ -7,3 +7,4 @@ export { parseSchedule, type Schedule } from './schedule.js';
 export { ResticRepository, classifyResticError, parseLock, lockFromJson, describeLock, resticMessage, type ResticProblem, type ResticSnapshot, type LockInfo, type BackupProgress } from './restic.js';
 export { DR_LEVELS, DR_LEVEL_EDITION, assessDrLevel, type DrLevel, type DrEvidence, type DrAssessment } from './dr-levels.js';
 export { MANIFEST_NAME, type Manifest } from './sources.js';
+export { INFLUX_BACKUP_DIR, type MetricsManifest } from './influx.js';

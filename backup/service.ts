@@ -4,7 +4,7 @@
 // real, and reports status with the DR level. Every run, prune and drill is
 // recorded in the suite's database and the audit log.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +16,8 @@ import { appendAudit, EgovError, openDatabase, recordAudit, verifyAuditLog, type
 import { assessDrLevel, type DrAssessment, type DrEvidence } from './dr-levels.js';
 import { checkPlanPaths, getPlan, getTarget, loadBackupSettings, type BackupPlan, type BackupSettings, type BackupTarget } from './plans.js';
 import { describeLock, parseBackupProgress, parseBackupSummary, ResticRepository, resticError, resticMessage, retentionArgs, type BackupProgress, type LockInfo, type ResticSnapshot } from './restic.js';
+import { drillInfluxMetrics, influxBackupSource, type InfluxSource } from './influx.js';
+import { runCapture } from './process.js';
 import { findPgTool, MANIFEST_NAME, pgConnection, redactUrl, sha256File, stagePlan, takeStagingLock, walkFiles, type Manifest } from './sources.js';
 
 export interface BackupServiceOptions {
@@ -28,6 +30,8 @@ export interface BackupServiceOptions {
   actor?: Actor;
   /** The restic binary (default restic on PATH). */
   resticBinary?: string;
+  /** The influxd binary for `influxd backup`/`restore` when metrics are in InfluxDB (default influxd on PATH, else /usr/bin/influxd). */
+  influxdBinary?: string;
   now?: () => Date;
 }
 
@@ -159,30 +163,6 @@ export interface StatusReport {
   drLevel: DrAssessment;
 }
 
-/** Runs a command to completion (without blocking the event loop), capturing stdout and the tail of stderr. */
-function runCapture(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      if (stdout.length < 10_000_000) stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-100_000);
-    });
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      resolve({ code: 127, stdout, stderr: `${command} could not start: ${error.message}` });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 const seconds = (from: number) => Math.round((performance.now() - from) / 10) / 100;
 
 function readdirSafe(dir: string): string[] {
@@ -224,9 +204,13 @@ export class BackupService {
   private readonly database: Database;
   private readonly actor: Actor;
   private readonly now: () => Date;
+  /** The InfluxDB the metrics live in, if they do. */
+  private readonly influx: InfluxSource | undefined;
 
   constructor(private readonly options: BackupServiceOptions) {
     this.settings = loadBackupSettings(options.config);
+    // A bad metrics.influx.backupAddress is bad config: refused before anything runs.
+    this.influx = influxBackupSource(options.config);
     this.database = options.database;
     this.actor = options.actor ?? { actor: 'system', source: 'backup' };
     this.now = options.now ?? (() => new Date());
@@ -318,7 +302,7 @@ export class BackupService {
     try {
       release = takeStagingLock(path.join(this.settings.workDir, 'staging', `${plan.name}.lock`), plan.name);
       const t1 = performance.now();
-      manifest = await stagePlan({ plan, config: this.options.config, database: this.database, configFile: this.options.configFile, stagingDir, now: started });
+      manifest = await stagePlan({ plan, config: this.options.config, database: this.database, configFile: this.options.configFile, stagingDir, now: started, influxdBinary: this.options.influxdBinary });
       phase.stage = seconds(t1);
     } catch (error) {
       release?.();
@@ -553,6 +537,8 @@ export class BackupService {
         checks.push(await this.checkHashes(manifest, restoreDir));
         const dbCheck = await this.checkDatabase(manifest, restoreDir, scratch);
         checks.push(...dbCheck);
+        const metricsCheck = await this.checkMetrics(manifest, restoreDir);
+        if (metricsCheck) checks.push(metricsCheck);
         verifySeconds = seconds(verifyStart);
       }
     } finally {
@@ -801,6 +787,26 @@ export class BackupService {
       }
     }
     return out;
+  }
+
+  /**
+   * The metrics saved from InfluxDB: restored into the live InfluxDB as a
+   * scratch database and counted (see influx.ts). No check at all when
+   * neither the backup nor this suite has metrics in InfluxDB; skipped, with
+   * the reason, when the suite has but the backup has not.
+   */
+  private async checkMetrics({ manifest }: { manifest: Manifest | null }, restoreDir: string): Promise<DrillCheck | null> {
+    if (manifest?.metrics) {
+      const start = performance.now();
+      return { ...(await drillInfluxMetrics(path.join(restoreDir, manifest.stagingDir), manifest.metrics, this.influx, this.options.influxdBinary)), seconds: seconds(start) };
+    }
+    if (!this.influx) return null;
+    const reason = !manifest
+      ? 'no manifest of the saved files, so no record of saved metrics (see file-hashes)'
+      : manifest.database
+        ? 'this backup has no metrics directory: it was made while metrics.influx was not set'
+        : "the plan does not save the suite's stores, the metrics among them";
+    return { name: 'metrics-influxdb', ok: true, skipped: true, detail: reason };
   }
 
   /** Each restored hierarchy's issuing key decrypts with the CA passphrase and signs a throwaway certificate that openssl verifies against the restored chain. */

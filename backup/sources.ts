@@ -1,9 +1,10 @@
 // What a plan saves, staged before restic runs: the suite's database exported
 // consistently (SQLite's online backup API, or pg_dump for PostgreSQL; never
-// a copy of the live file), its configuration, and the output of each
-// pre-command. A manifest with the SHA-256 of every staged file goes into
-// the snapshot and into the run record, so a drill can check restored files
-// against what was saved.
+// a copy of the live file), its configuration, the metrics database when
+// metrics go to InfluxDB (`influxd backup -portable`, see influx.ts), and the
+// output of each pre-command. A manifest with the SHA-256 of every staged
+// file goes into the snapshot and into the run record, so a drill can check
+// restored files against what was saved.
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,6 +13,8 @@ import path from 'node:path';
 import BetterSqlite from 'better-sqlite3';
 import { EgovError, type Config, type Database } from '../core/index.js';
 import type { BackupPlan, PreCommand } from './plans.js';
+import { influxBackupSource, stageInfluxMetrics, type MetricsManifest } from './influx.js';
+import { isExecutable } from './process.js';
 
 export const MANIFEST_NAME = 'egov-ops-manifest.json';
 
@@ -26,6 +29,8 @@ export interface Manifest {
   /** Absolute path of the staging directory (as restored under a restore target). */
   stagingDir: string;
   database?: { dialect: 'sqlite' | 'postgres'; file: string };
+  /** The metrics store, when it is InfluxDB (`metrics.influx`) and the plan saves the stores. */
+  metrics?: MetricsManifest;
   /** Paths relative to stagingDir. */
   files: Record<string, ManifestFile>;
   extraPaths: string[];
@@ -117,14 +122,6 @@ function runToFile(command: string, args: string[], dest: string, env: NodeJS.Pr
   });
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    return statSync(file).isFile() && (statSync(file).mode & 0o111) !== 0;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A PostgreSQL client tool (pg_dump, pg_restore): EGOV_OPS_PG_BINDIR, else
  * PATH, else the highest /usr/lib/postgresql/N/bin (Debian keeps the
@@ -177,6 +174,18 @@ export interface StageInput {
   configFile?: string | undefined;
   stagingDir: string;
   now: Date;
+  /** The influxd binary (default influxd on PATH, else /usr/bin/influxd). */
+  influxdBinary?: string | undefined;
+}
+
+/** The config as the suite runs with it, without the passwords it holds (the config file itself is saved as it is). */
+function effectiveConfig(config: Config): Config {
+  const influx = config.metrics?.influx;
+  return {
+    ...config,
+    database: config.database.url ? { url: redactUrl(config.database.url) } : {},
+    ...(influx ? { metrics: { ...config.metrics, influx: { ...influx, url: redactUrl(influx.url), ...(influx.password !== undefined ? { password: '***' } : {}) } } } : {}),
+  };
 }
 
 /** Fills stagingDir (emptied first) and writes the manifest; returns it. */
@@ -186,6 +195,11 @@ export async function stagePlan(input: StageInput): Promise<Manifest> {
   mkdirSync(stagingDir, { recursive: true, mode: 0o700 });
   const manifest: Manifest = { plan: plan.name, createdAt: input.now.toISOString(), stagingDir, files: {}, extraPaths: plan.paths };
   if (plan.stores) {
+    // The metrics are one of the suite's stores when they live in InfluxDB.
+    // First: what can stop it (no influxd, RPC address unreachable, no such
+    // database) shows in seconds, before a long database export.
+    const influx = influxBackupSource(config);
+    if (influx) manifest.metrics = await stageInfluxMetrics(influx, stagingDir, input.influxdBinary);
     mkdirSync(path.join(stagingDir, 'database'), { mode: 0o700 });
     if (database.dialect === 'sqlite') {
       await exportSqlite(database, path.join(stagingDir, 'database', 'egov-ops.sqlite'));
@@ -195,8 +209,7 @@ export async function stagePlan(input: StageInput): Promise<Manifest> {
       manifest.database = { dialect: 'postgres', file: 'database/egov-ops.pgdump' };
     }
     mkdirSync(path.join(stagingDir, 'config'), { mode: 0o700 });
-    const effective = { ...config, database: config.database.url ? { url: redactUrl(config.database.url) } : {} };
-    writeFileSync(path.join(stagingDir, 'config', 'effective-config.json'), JSON.stringify(effective, null, 2) + '\n', { mode: 0o600 });
+    writeFileSync(path.join(stagingDir, 'config', 'effective-config.json'), JSON.stringify(effectiveConfig(config), null, 2) + '\n', { mode: 0o600 });
     const configFile = input.configFile ?? (existsSync(path.join(config.dataDir, 'config.yaml')) ? path.join(config.dataDir, 'config.yaml') : undefined);
     if (configFile && existsSync(configFile)) writeFileSync(path.join(stagingDir, 'config', path.basename(configFile)), readFileSync(configFile), { mode: 0o600 });
   }

@@ -195,6 +195,8 @@ export const ConfigSchema = Type.Object(
                 password: Type.Optional(Type.String()),
                 retentionPolicy: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
                 batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })),
+                /** host:port of influxd's RPC bind address, which `influxd backup` and `restore` talk to (not the HTTP port). Default: the host of url, port 8088. */
+                backupAddress: Type.Optional(Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?):[0-9]{1,5}$' })),
               },
               { additionalProperties: false },
             ),

@@ -22,14 +22,21 @@ export interface StoredSyslogFigure {
   met: boolean;
 }
 
+/** The bar: RFC 5424 messages per second, received, parsed and stored. */
+export const STORED_SYSLOG_BAR = 50_000;
+
 /**
- * RFC 5424 over UDP at the bar's rate into our receiver (parsing on this
- * thread, as the agent does), delivered in batches of up to 2,000 to the
- * monitor's ingest on another thread (as the monitor is another process),
- * committed to the embedded log store. Met when at least 99.9 % of what was
- * offered at 50,000/s was parsed and committed, at that rate.
+ * RFC 5424 over UDP into our receiver (parsing on this thread, as the agent
+ * does), delivered in batches of up to 2,000 to the monitor's ingest on
+ * another thread (as the monitor is another process), committed to the
+ * embedded log store. Offered 10 % above the bar: a pipeline offered exactly
+ * the bar's rate can never show the bar, since the last batch's latency is
+ * inside the time. Met when at least 99.9 % of what was sent was stored and
+ * the stored rate, from the first message received to the last committed,
+ * is at least the bar: a backlog that grows (buffered, not lost) shows as a
+ * lower rate.
  */
-export async function measureStoredSyslog(messages: number, offeredPerSecond = 50_000): Promise<StoredSyslogFigure> {
+export async function measureStoredSyslog(messages: number, offeredPerSecond = Math.round(STORED_SYSLOG_BAR * 1.1)): Promise<StoredSyslogFigure> {
   const dir = tempDir('syslog-store');
   const worker = new Worker(new URL('./syslog-store-worker.js', import.meta.url), { workerData: { dataDir: dir } });
   try {
@@ -72,7 +79,7 @@ export async function measureStoredSyslog(messages: number, offeredPerSecond = 5
     while (stored < received.handled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const seconds = Math.max(0.001, (lastCommit - (firstReceived ?? lastCommit)) / 1000);
     const storedPercent = (100 * stored) / received.sent;
-    return { offeredPerSecond, received, stored, seconds, storedPerSecond: stored / seconds, storedPercent, met: storedPercent >= 99.9 && received.sent / received.sendSeconds >= offeredPerSecond * 0.95 };
+    return { offeredPerSecond, received, stored, seconds, storedPerSecond: stored / seconds, storedPercent, met: storedPercent >= 99.9 && stored / seconds >= STORED_SYSLOG_BAR };
   } finally {
     await new Promise<void>((resolve) => {
       worker.once('message', () => resolve());
@@ -117,7 +124,7 @@ export function renderMonitorTables(report: MonitorBenchReport): string {
   else {
     const s = report.syslogStored;
     parts.push(
-      `| syslog RFC 5424 over UDP at ${s.offeredPerSecond.toLocaleString('en')}/s offered, parsed (receiver thread) and stored (ingest thread, embedded SQLite) | ${Math.round(s.storedPerSecond).toLocaleString('en')}/s stored, ${s.storedPercent.toFixed(2)}% of sent | bar >= 50,000/s | ${s.met ? 'met' : 'NOT met'} |\n` +
+      `| syslog RFC 5424 over UDP at ${s.offeredPerSecond.toLocaleString('en')}/s offered, parsed (receiver thread) and stored (ingest thread, embedded SQLite) | ${Math.round(s.storedPerSecond).toLocaleString('en')}/s stored, ${s.storedPercent.toFixed(2)}% of sent | bar >= ${STORED_SYSLOG_BAR.toLocaleString('en')}/s | ${s.met ? 'met' : 'NOT met'} |\n` +
         `  sent ${s.received.sent} at ${Math.round(s.received.sent / s.received.sendSeconds).toLocaleString('en')}/s, parsed ${s.received.handled} (${s.received.lossPercent.toFixed(2)}% lost in the kernel), stored ${s.stored}; first received to last committed ${s.seconds.toFixed(2)} s; receiver CPU ${s.received.cpuSeconds?.toFixed(2)} s`,
     );
   }

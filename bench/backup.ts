@@ -20,7 +20,7 @@ import { cpuSnapshot, othersShare, removeTempDir, runOk, spawnTracked, tempDir }
 export interface BackupBenchOptions {
   /** Data set size in MiB. */
   sizeMiB: number;
-  /** dist/cli/main.js */
+  /** dist/egov-ops/main.js (the bundled CLI) */
   cliMain: string;
   /** The restic binary (default restic on PATH). */
   restic?: string;

@@ -82,7 +82,7 @@ const PASSPHRASE = 'bench-passphrase-' + randomBytes(8).toString('hex');
 const ADMIN_PASSWORD = 'Bench-Admin-' + randomBytes(6).toString('hex');
 const ACTOR: Actor = { actor: 'bench', source: 'bench' };
 const PUBLIC_URL = 'http://127.0.0.1:8080';
-const CLI_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const CLI_MAIN = fileURLToPath(new URL('../egov-ops/main.js', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const CORES = os.availableParallelism?.() ?? os.cpus().length;
 
@@ -593,7 +593,7 @@ async function main(): Promise<void> {
           f9.oursText = `${rss.toFixed(1)} MiB`;
           f9.met = rss * 1.048576 <= 150;
           f9.peerText = 'n/a (no peer serves this)';
-          f9.notes.push(`VmRSS of \`node dist/cli/main.js serve\` 3 s after it listened, two hierarchies (ECDSA P-256, SM2), full CRLs built at start; bar read as 150 MB = ${(150 / 1.048576).toFixed(1)} MiB`);
+          f9.notes.push(`VmRSS of \`node dist/egov-ops/main.js serve\` 3 s after it listened, two hierarchies (ECDSA P-256, SM2), full CRLs built at start; bar read as 150 MB = ${(150 / 1.048576).toFixed(1)} MiB`);
           f9.details = { rssMiB: rss, pid };
         });
       }

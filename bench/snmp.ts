@@ -175,7 +175,7 @@ const SUBTREES: Array<{ label: string; roots: string[] }> = [
 ];
 
 /** The egov-ops command itself, as an administrator or a script calls it (`egov-ops snmp walk`). */
-const CLI_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const CLI_MAIN = fileURLToPath(new URL('../egov-ops/main.js', import.meta.url));
 
 function exporterConfig(roots: string[]): string {
   // A module as prometheus-snmp-generator would write it, for the IF-MIB counters and states (unlisted OIDs are walked and dropped).

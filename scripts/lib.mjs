@@ -26,13 +26,14 @@ export function ensureDependencies() {
   run('npm', ['install', '--no-audit', '--no-fund']);
 }
 
-/** Compiles TypeScript to dist/ and builds the SM2 addon when missing. */
+/** Compiles TypeScript to dist/, bundles the CLI into dist/egov-ops/ (what `egov-ops` runs), and builds the SM2 addon when missing. */
 export function build() {
   if (!existsSync(path.join(root, 'ca/sm2/native/build/Release/sm2.node'))) {
     process.stderr.write('building the SM2 signing addon (node-gyp)...\n');
     run('npm', ['run', '--silent', 'build:sm2']);
   }
   run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', '.']);
+  run(process.execPath, [path.join(root, 'scripts/bundle-cli.mjs')]);
 }
 
 const have = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

@@ -9,6 +9,6 @@ nodeVersionOk();
 ensureSystemPackages(RUN_PEERS, false);
 ensureDependencies();
 build();
-const child = spawn(process.execPath, [path.join(root, 'dist/cli/main.js'), 'serve', '--demo', ...process.argv.slice(2)], { stdio: 'inherit' });
+const child = spawn(process.execPath, [path.join(root, 'dist/egov-ops/main.js'), 'serve', '--demo', ...process.argv.slice(2)], { stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code) => process.exit(code ?? 0));

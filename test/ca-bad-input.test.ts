@@ -2,7 +2,7 @@
 // forbidden request gets an EgovError with a stable code and a message that
 // names the problem, an audit record with outcome `refused`, and no
 // certificate row. Then the same through the real CLI (compiled,
-// `node dist/cli/main.js`): exit codes per `--help` and `--json` errors.
+// `node dist/egov-ops/main.js`): exit codes per `--help` and `--json` errors.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
@@ -19,7 +19,7 @@ import { EgovError, listAudit, openDatabase, verifyAuditLog, type Database, type
 const PASSPHRASE = 'bad input test passphrase';
 const BY = { actor: 'test:bad-input', source: '203.0.113.7' };
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'dist/cli/main.js');
+const CLI = path.join(ROOT, 'dist/egov-ops/main.js');
 
 let workDir = '';
 const openDatabases: Database[] = [];
@@ -275,7 +275,7 @@ describe('bad input through the CLI (exit codes and --json errors)', () => {
   }
 
   beforeAll(async () => {
-    expect(existsSync(CLI), 'dist/cli/main.js is missing: run `node scripts/build.mjs` (npm test does it in pretest)').toBe(true);
+    expect(existsSync(CLI), 'dist/egov-ops/main.js is missing: run `node scripts/build.mjs` (npm test does it in pretest)').toBe(true);
     dataDir = mkdtempSync(path.join(workDir, 'cli-'));
     const init = await cli(['--json', 'ca', 'init', '--ca', 'cli-rsa', '--algorithm', 'rsa-2048', '--subject', '/C=CN/O=City E-Gov/CN=CLI RSA Root CA']);
     expect(init.code, init.stderr).toBe(0);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import BetterSqlite from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const cli = path.resolve('dist/cli/main.js');
+const cli = path.resolve('dist/egov-ops/main.js');
 const dirs: string[] = [];
 const tempDir = () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'egov-cli-'));

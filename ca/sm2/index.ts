@@ -60,6 +60,8 @@ const ADDON_CANDIDATES = [
   './native/build/Release/sm2.node',
   // from the compiled tree: dist/ca/sm2/index.js
   '../../../ca/sm2/native/build/Release/sm2.node',
+  // from the bundled CLI: dist/egov-ops/*.js
+  '../../ca/sm2/native/build/Release/sm2.node',
 ];
 
 let native: Sm2Native | null | undefined; // undefined = not tried yet

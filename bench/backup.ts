@@ -123,14 +123,17 @@ function generateDataSet(dir: string, sizeMiB: number): { files: number; compres
 }
 
 /** About 1% of the data set changed: new files, and a few small files rewritten. */
+/** Each change is new content: the same text twice would be deduplicated, and a round would add less than the others. */
+let changes = 0;
 function changeDataSet(dir: string, sizeMiB: number): number {
+  changes++;
   const add = Math.max(1, Math.round(sizeMiB * 0.01));
   const sub = path.join(dir, 'incoming');
   mkdirSync(sub, { recursive: true });
   let bytes = 0;
   for (let i = 0; bytes < add * MIB; i++) {
     const size = Math.min(add * MIB - bytes, MIB);
-    writeFileSync(path.join(sub, `new-${Date.now()}-${i}.${i % 2 ? 'bin' : 'csv'}`), i % 2 ? randomBytes(size) : textChunk(1_000_000 + i, size));
+    writeFileSync(path.join(sub, `new-${Date.now()}-${i}.${i % 2 ? 'bin' : 'csv'}`), i % 2 ? randomBytes(size) : textChunk(1_000_000 * changes + i, size));
     bytes += size;
   }
   const first = path.join(dir, 'd000');

@@ -303,6 +303,24 @@ function missingPoints(recorded: Record<string, number>, restored: Record<string
     .map(([name, n]) => `${name}: ${restored[name] ?? 0} of ${n}`);
 }
 
+// influxd restore returns when the shards are uploaded; the server opens
+// them a moment later, and a busy server may answer a query before that
+// with an empty database. So the count is asked again until every
+// measurement is there or this much time has gone.
+const RESTORE_SETTLE_MS = 15_000;
+const RESTORE_POLL_MS = 250;
+
+/** The scratch database's points per measurement, once they are all there or the settle time is up; `short` lists what is still missing. */
+async function countRestoredPoints(client: InfluxClient, scratch: string, recorded: Record<string, number>): Promise<{ restored: Record<string, number>; short: string[] }> {
+  const deadline = Date.now() + RESTORE_SETTLE_MS;
+  for (;;) {
+    const restored = await countPoints(client, scratch);
+    const short = missingPoints(recorded, restored);
+    if (!short.length || Date.now() >= deadline) return { restored, short };
+    await new Promise((resolve) => setTimeout(resolve, RESTORE_POLL_MS));
+  }
+}
+
 /**
  * The `metrics-influxdb` drill check: the restored portable backup against
  * its own manifest, then `influxd restore -portable -newdb DB_drill_RANDOM`
@@ -328,11 +346,10 @@ export async function drillInfluxMetrics(restoredStagingDir: string, metrics: Me
     restoreAttempted = true;
     const result = await runCapture(influxd, ['restore', '-portable', '-host', live.address, '-db', metrics.database, '-newdb', scratch, dir], influxdEnv(), BACKUP_TIMEOUT_MS);
     if (result.code !== 0) throw new Error(`${what} failed (${result.timedOut ? 'timed out' : `exit ${result.code}`}): ${influxdMessage(result.stderr)}`);
-    const restored = await countPoints(client, scratch);
-    const short = missingPoints(metrics.points, restored);
+    const { restored, short } = await countRestoredPoints(client, scratch, metrics.points);
     const measured = `${Object.keys(restored).length} measurements, ${total(restored)} points`;
     check = short.length
-      ? { name, ok: false, detail: `${files.detail}; influxd restore loaded it into scratch database ${scratch} on ${live.address}, but fewer points came back than were counted at backup time: ${short.slice(0, 5).join('; ')}` }
+      ? { name, ok: false, detail: `${files.detail}; influxd restore loaded it into scratch database ${scratch} on ${live.address}, but ${RESTORE_SETTLE_MS / 1000} s later fewer points are there than were counted at backup time: ${short.slice(0, 5).join('; ')}` }
       : { name, ok: true, detail: `${files.detail}; influxd restore loaded it into scratch database ${scratch} on ${live.address}: ${measured}, no measurement with fewer points than the ${total(metrics.points)} counted at backup time` };
   } catch (error) {
     check = { name, ok: false, detail: `${files.detail}, but the restore into a scratch database failed: ${(error as Error).message}` };

@@ -5,9 +5,11 @@
 // audit chain with core's verifyAuditLog and has each restored CA key sign a
 // test certificate; the scratch database is dropped afterwards. A tampered
 // audit record in the saved database makes the drill fail on audit-chain.
+// The same PostgreSQL suite backed up to a remote target over sftp (a real
+// sshd on loopback) and drilled from there.
 
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +17,7 @@ import { Authority, fixedPassphrase } from '../ca/index.js';
 import { findPgTool } from '../backup/sources.js';
 import { exitCodes, loadConfig, openDatabase } from '../core/index.js';
 import { usePostgres } from './support/postgres.js';
+import { startSshd } from './support/sshd.js';
 import { CA_PASSPHRASE, removeTempDirs, tempDir, runBackupCli as egov } from './support/restic.js';
 
 afterAll(removeTempDirs);
@@ -105,6 +108,32 @@ describe('backups of a PostgreSQL suite database', () => {
     // The scratch database is gone, the suite's database untouched by the drill's test certificate.
     expect(await query(postgres.server.url, `select datname from pg_database where datname like 'egov_ops_drill_%'`)).toEqual([]);
     expect(await query(url, `select count(*)::int as n from certificate where subject like '%restore drill%'`)).toEqual([{ n: 0 }]);
+  }, 120_000);
+
+  it('backs up to a remote sftp target and drills the pg_dump from there', async () => {
+    const sshd = await startSshd();
+    const configFile = path.join(dataDir, 'config.yaml');
+    const passwordFile = path.join(tempDir(), 'remote.password');
+    writeFileSync(passwordFile, 'remote-pg-repository-password\n', { mode: 0o600 });
+    try {
+      const repository = `sftp:${sshd.user}@127.0.0.1:${path.join(tempDir(), 'dr-repo')}`;
+      const sftp = `{ port: ${sshd.port}, identityFile: "${sshd.identityFile}", knownHostsFile: "${sshd.knownHostsFile}", connectTimeoutSeconds: 5 }`;
+      writeFileSync(configFile, `backup:\n  targets:\n    dr-centre: { kind: remote, repository: "${repository}", passwordFile: "${passwordFile}", sftp: ${sftp} }\n`);
+      const ran = await egov(['--data-dir', dataDir, '--json', 'backup', 'run', '--target', 'dr-centre']);
+      const run = JSON.parse(ran.stdout);
+      expect(run[0], ran.stdout).toMatchObject({ target: 'dr-centre', status: 'success', repositoryCreated: true });
+      const drilled = await egov(['--data-dir', dataDir, '--json', 'backup', 'drill', '--target', 'dr-centre']);
+      const drill = JSON.parse(drilled.stdout);
+      expect(drill.ok, JSON.stringify(drill.checks, null, 2)).toBe(true);
+      expect(drill).toMatchObject({ target: 'dr-centre', snapshot: run[0].snapshotId });
+      const byName = Object.fromEntries(drill.checks.map((c: { name: string }) => [c.name, c]));
+      expect(byName['database-integrity'].detail).toMatch(/pg_restore loaded the dump/);
+      expect(byName['ca-keys'].detail).toContain('city-pg');
+      expect(await query(postgres.server.url, `select datname from pg_database where datname like 'egov_ops_drill_%'`)).toEqual([]);
+    } finally {
+      rmSync(configFile, { force: true });
+      await sshd.dispose();
+    }
   }, 120_000);
 
   it('a tampered audit record in the saved database makes the drill fail on audit-chain', async () => {

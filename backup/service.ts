@@ -191,12 +191,6 @@ function forgetCounts(stdout: string): { removed: number | null; kept: number | 
   }
 }
 
-/** The count a successful forget row's message carries (backup_run has no column for it; the message is ours, see forget). */
-function removedFromMessage(message: string): number | null {
-  const m = /: (\d+) snapshot\(s\) removed/.exec(message);
-  return m ? Number(m[1]) : null;
-}
-
 export class BackupService {
   readonly settings: BackupSettings;
   /** 'run' (RunResult), 'prune' (PruneResult) and 'drill' (DrillResult) after each is recorded; a monitor alerts on ok: false. */
@@ -265,7 +259,7 @@ export class BackupService {
     repo.environment();
     const base = { plan: plan.name, target: target.name, startedAt: started.toISOString() };
     // What every backup_run row of this run starts with; it ends now.
-    const runRowStart = () => ({ kind: 'backup' as const, plan: plan.name, target: target.name, started_at: base.startedAt, ended_at: this.now().toISOString() });
+    const runRowStart = () => ({ kind: 'backup' as const, plan: plan.name, target: target.name, started_at: base.startedAt, ended_at: this.now().toISOString(), snapshots_removed: null });
     const fail = async (error: unknown, exitCode: number | null, manifest: Manifest | null): Promise<never> => {
       const egov = error instanceof EgovError ? error : new EgovError('internal', (error as Error).message);
       const resticExitCode = (egov.details?.resticExitCode as number | undefined) ?? exitCode;
@@ -406,7 +400,7 @@ export class BackupService {
     const message = error ? error.message : `retention ${keep.join(' ')}: ${counts.removed ?? '?'} snapshot(s) removed, ${counts.kept ?? '?'} kept, pruned`;
     const endedAt = this.now().toISOString();
     await this.record(
-      { kind: 'forget', plan: plan.name, target: target.name, started_at: started, ended_at: endedAt, status: ok ? 'success' : 'failure', snapshot_id: null, files_new: null, files_changed: null, files_total: null, bytes_added: null, bytes_total: null, restic_exit_code: result.code, message, manifest: null },
+      { kind: 'forget', plan: plan.name, target: target.name, started_at: started, ended_at: endedAt, status: ok ? 'success' : 'failure', snapshot_id: null, files_new: null, files_changed: null, files_total: null, bytes_added: null, bytes_total: null, restic_exit_code: result.code, message, manifest: null, snapshots_removed: counts.removed },
       'backup.forget',
       { keep: keep.join(' '), removed: counts.removed, kept: counts.kept, resticExitCode: result.code, ...(error ? { code: error.code, problem: error.details?.problem ?? null, reason: message } : {}) },
     );
@@ -444,7 +438,7 @@ export class BackupService {
         ].join('; ')
       : resticError('unlock', target, result).message;
     await this.record(
-      { kind: 'unlock', plan: '-', target: target.name, started_at: started, ended_at: this.now().toISOString(), status: ok ? 'success' : 'failure', snapshot_id: null, files_new: null, files_changed: null, files_total: null, bytes_added: null, bytes_total: null, restic_exit_code: result.code, message, manifest: null },
+      { kind: 'unlock', plan: '-', target: target.name, started_at: started, ended_at: this.now().toISOString(), status: ok ? 'success' : 'failure', snapshot_id: null, files_new: null, files_changed: null, files_total: null, bytes_added: null, bytes_total: null, restic_exit_code: result.code, message, manifest: null, snapshots_removed: null },
       'backup.unlock',
       { removeAll, resticExitCode: result.code, removed: removed.length, left: after.length, message },
     );
@@ -867,7 +861,7 @@ export class BackupService {
       const row = await this.database.db.selectFrom('backup_run').selectAll().where('target', '=', target.name).where('plan', '=', plan.name).where('kind', '=', 'forget').orderBy('id', 'desc').limit(1).executeTakeFirst();
       if (!row) continue;
       const ok = row.status !== 'failure';
-      plans.push({ plan: plan.name, at: row.ended_at, ok, removed: ok ? removedFromMessage(row.message) : null, message: row.message, resticExitCode: row.restic_exit_code });
+      plans.push({ plan: plan.name, at: row.ended_at, ok, removed: ok ? row.snapshots_removed : null, message: row.message, resticExitCode: row.restic_exit_code });
     }
     if (!plans.length) return null;
     const removed = plans.every((p) => p.removed !== null) ? plans.reduce((n, p) => n + p.removed!, 0) : null;

@@ -328,6 +328,12 @@ export const migrations: Record<string, MigrationFactory> = {
         .execute();
     },
   }),
+  // Retention runs apart from backups now, and status reports what each prune removed.
+  '0006-backup-prune-counts': () => ({
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('backup_run').addColumn('snapshots_removed', 'integer').execute();
+    },
+  }),
 };
 
 class StaticProvider implements MigrationProvider {

@@ -89,6 +89,8 @@ export interface BackupRunTable {
   message: string;
   /** JSON: sha256 and size of the files the suite staged for this snapshot. */
   manifest: string | null;
+  /** A forget --prune row: snapshots restic removed (null for other kinds, or when restic did not say). */
+  snapshots_removed: number | null;
 }
 
 /** One restore drill: the checks it ran and the RTO/RPO it achieved. */

@@ -2,7 +2,10 @@
 // suite's own database. Both keep 180 days by default: MLPS 2.0 asks for
 // network logs to be kept at least six months. Retention counts from when a
 // record was received, so a device with a wrong clock cannot age its own
-// records out early.
+// records out early. Retention is a minimum: logs are pruned walking the
+// table in id order (no received_at index: at syslog rates it cost every
+// insert), which may keep a late-delivered record a little past 180 days but
+// never drops one before; events are few and keep their received_at index.
 
 import { sql } from 'kysely';
 import { EgovError, runReusable, type Database, type MonitorEventTable, type MonitorLogTable, type WriteTx } from '../core/index.js';
@@ -14,6 +17,8 @@ export const DEFAULT_LOG_RETENTION_DAYS = 180;
 const MAX_LIMIT = 10_000;
 /** PostgreSQL allows 65535 parameters in a statement; logs have 16 columns. */
 const INSERT_CHUNK = 1000;
+/** Rows per prune step; each step is its own short write transaction, so pruning months of records never holds ingest up long. */
+const PRUNE_WINDOW = 5000;
 
 /** A stored log record, with its id (the cursor for the next page). */
 export interface StoredLog extends LogRecord {
@@ -75,8 +80,30 @@ function checkRetention(days: number): number {
   return days;
 }
 
-/** monitor_log's columns in the order insertWithin builds its rows (the reusable statement's parameters follow it). */
-const LOG_COLUMNS = ['time', 'received_at', 'node', 'source_address', 'facility', 'severity', 'host', 'app', 'proc_id', 'msg_id', 'message', 'structured_data', 'format', 'transport', 'agent'] as const;
+function logRow(r: LogRecord, agent: string): Insertable<MonitorLogTable> {
+  return {
+    time: r.time,
+    received_at: r.receivedAt,
+    node: r.node,
+    source_address: r.sourceAddress,
+    facility: r.facility,
+    severity: severityNumber(r.severity),
+    host: r.host,
+    app: r.app,
+    proc_id: r.procId,
+    msg_id: r.msgId,
+    message: r.message,
+    structured_data: JSON.stringify(r.structuredData),
+    format: r.format,
+    transport: r.transport,
+    agent,
+  };
+}
+
+/** logRow's values, in its column order (runReusable checks the order against the compiled statement once). */
+function logParameters(r: LogRecord, agent: string): unknown[] {
+  return [r.time, r.receivedAt, r.node ?? null, r.sourceAddress, r.facility, severityNumber(r.severity), r.host ?? null, r.app ?? null, r.procId ?? null, r.msgId ?? null, r.message, JSON.stringify(r.structuredData), r.format, r.transport, agent];
+}
 
 export class LogStore {
   readonly retentionDays: number;
@@ -90,31 +117,20 @@ export class LogStore {
 
   /** Inside the caller's write transaction (ingest stores logs with the agent's high-water mark). */
   async insertWithin(tx: WriteTx, records: readonly LogRecord[], agent: string): Promise<void> {
-    const rows: Array<Insertable<MonitorLogTable>> = records.map((r) => ({
-      time: r.time,
-      received_at: r.receivedAt,
-      node: r.node,
-      source_address: r.sourceAddress,
-      facility: r.facility,
-      severity: severityNumber(r.severity),
-      host: r.host,
-      app: r.app,
-      proc_id: r.procId,
-      msg_id: r.msgId,
-      message: r.message,
-      structured_data: JSON.stringify(r.structuredData),
-      format: r.format,
-      transport: r.transport,
-      agent,
-    }));
     if (this.database.dialect === 'sqlite') {
       // SQLite runs in this process: one statement compiled once and run per
       // row beats compiling a 1,000-row insert (at syslog rates the compiling
-      // cost more than the inserting). PostgreSQL keeps multi-row inserts: a
-      // round trip per row would cost more there.
-      for (const row of rows) await runReusable(tx, 'monitor_log.insert', () => tx.insertInto('monitor_log').values(row), LOG_COLUMNS.map((column) => row[column] ?? null));
+      // cost more than the inserting), and the parameters go straight from
+      // the record (no row object in between: at 50,000 logs a second the
+      // garbage counts). PostgreSQL keeps multi-row inserts: a round trip per
+      // row would cost more there.
+      for (const record of records) {
+        const parameters = logParameters(record, agent);
+        await runReusable(tx, 'monitor_log.insert', () => tx.insertInto('monitor_log').values(logRow(record, agent)), parameters);
+      }
       return;
     }
+    const rows = records.map((r) => logRow(r, agent));
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) await tx.insertInto('monitor_log').values(rows.slice(i, i + INSERT_CHUNK)).execute();
   }
 
@@ -141,26 +157,67 @@ export class LogStore {
     return (await q.execute()).map(toStoredLog);
   }
 
-  /** Deletes records received before the retention window; returns how many. */
+  /**
+   * Deletes logs received before the retention window; returns how many.
+   *
+   * monitor_log has no index on received_at (migration 0007: at syslog rates
+   * it cost every insert), so this walks the table by id, its primary key,
+   * from the lowest upwards, 5,000 rows at a time, and in each window deletes
+   * the rows received before the cutoff (one write transaction per window).
+   * It stops at the first window with nothing expired, or at the end of the
+   * table: ids follow insertion order and received_at nearly does, so it
+   * reads no further than one window past the expired records, never the
+   * whole table (an index-less `received_at < cutoff` would).
+   * Only an agent's backlog, delivered after an outage, puts older receipt
+   * times at higher ids: such a record may stay past the retention until the
+   * records stored before it expire too. Retention is a minimum (MLPS 2.0:
+   * at least 180 days), so keeping a record a little longer is allowed, and
+   * no record is ever deleted before its time.
+   */
   async prune(now: number = Date.now()): Promise<{ removed: number; cutoff: number }> {
     const cutoff = now - this.retentionDays * DAY_MS;
-    return { removed: await deleteBefore(this.database, 'monitor_log', cutoff), cutoff };
+    const db = this.database.db;
+    let removed = 0;
+    let after: number | undefined;
+    for (;;) {
+      const start = after;
+      const window = await db
+        .selectFrom('monitor_log')
+        .select(['id', 'received_at'])
+        .$if(start !== undefined, (q) => q.where('id', '>', start!))
+        .orderBy('id')
+        .limit(PRUNE_WINDOW)
+        .execute();
+      // Stop at the first window with nothing expired: retention is a minimum,
+      // so an expired record further on (a late-delivered backlog) may wait
+      // until the records before it expire too; none is ever deleted early.
+      if (!window.some((row) => Number(row.received_at) < cutoff)) break;
+      const first = Number(window[0]!.id);
+      const last = Number(window[window.length - 1]!.id);
+      const result = await this.database.write((tx) =>
+        tx.deleteFrom('monitor_log').where('id', '>=', first).where('id', '<=', last).where('received_at', '<', cutoff).executeTakeFirst(),
+      );
+      removed += Number(result.numDeletedRows);
+      if (window.length < PRUNE_WINDOW) break;
+      after = last;
+    }
+    return { removed, cutoff };
   }
 }
 
-/** In slices of 5,000 rows, each its own transaction: pruning months of logs must not hold ingest up. */
-async function deleteBefore(database: Database, table: 'monitor_log' | 'monitor_event', cutoff: number): Promise<number> {
+/** Events keep their received_at index (they are few): in slices of 5,000 rows, each its own transaction. */
+async function deleteEventsBefore(database: Database, cutoff: number): Promise<number> {
   let removed = 0;
   for (;;) {
     const result = await database.write((tx) =>
       tx
-        .deleteFrom(table)
-        .where('id', 'in', (eb) => eb.selectFrom(table).select('id').where('received_at', '<', cutoff).limit(5000))
+        .deleteFrom('monitor_event')
+        .where('id', 'in', (eb) => eb.selectFrom('monitor_event').select('id').where('received_at', '<', cutoff).limit(PRUNE_WINDOW))
         .executeTakeFirst(),
     );
     const count = Number(result.numDeletedRows);
     removed += count;
-    if (count < 5000) return removed;
+    if (count < PRUNE_WINDOW) return removed;
   }
 }
 
@@ -228,7 +285,7 @@ export class EventStore {
 
   async prune(now: number = Date.now()): Promise<{ removed: number; cutoff: number }> {
     const cutoff = now - this.retentionDays * DAY_MS;
-    return { removed: await deleteBefore(this.database, 'monitor_event', cutoff), cutoff };
+    return { removed: await deleteEventsBefore(this.database, cutoff), cutoff };
   }
 }
 

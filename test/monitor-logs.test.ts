@@ -1,9 +1,11 @@
 // Log search and events on both engines: by node, severity at or above,
 // time range, text (case-insensitive, wildcards literal), paging; retention
-// pruning at 180 days by default, counted from when a record was received.
+// pruning at 180 days by default, counted from when a record was received;
+// logs pruned in id order without a received_at index (migration 0007).
 
+import { Migrator, sql, type Migration } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { EgovError, openDatabase, type Database } from '../core/index.js';
+import { EgovError, migrateToLatest, migrations, openDatabase, type Database } from '../core/index.js';
 import { EventStore, LogStore, type EventRecord, type LogRecord, type Severity } from '../monitor/index.js';
 import { useEngines } from './support/engines.js';
 
@@ -30,6 +32,35 @@ function logRecord(n: number, node: string | null, severity: Severity, message: 
     format: 'rfc3164',
     transport: 'udp',
   };
+}
+
+/** A log received exactly `receivedAt` (epoch ms), for building id/receipt orders by hand. */
+const receivedLog = (receivedAt: number, message: string): LogRecord => ({ ...logRecord(0, 'core-1', 'info', message), time: receivedAt - 2, receivedAt });
+
+/** Index names on a table, from the engine's own catalogue. */
+async function indexNames(database: Database, table: string): Promise<string[]> {
+  const rows =
+    database.dialect === 'sqlite'
+      ? await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = ${table}`.execute(database.db)
+      : await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = current_schema() and tablename = ${table}`.execute(database.db);
+  return rows.rows.map((r) => r.name).sort();
+}
+
+/** Every stored log's (id, received_at), in id order (search() stops at 10,000). */
+async function allLogs(database: Database): Promise<Array<{ id: number; receivedAt: number; message: string }>> {
+  const rows = await database.db.selectFrom('monitor_log').select(['id', 'received_at', 'message']).orderBy('id').execute();
+  return rows.map((r) => ({ id: Number(r.id), receivedAt: Number(r.received_at), message: r.message }));
+}
+
+/** Prunes at `now` and checks that nothing received at or after the cutoff went. */
+async function pruneKeepingFresh(database: Database, logs: LogStore, now: number): Promise<number> {
+  const cutoff = now - logs.retentionDays * DAY;
+  const fresh = (await allLogs(database)).filter((r) => r.receivedAt >= cutoff);
+  const result = await logs.prune(now);
+  expect(result.cutoff).toBe(cutoff);
+  const after = await allLogs(database);
+  expect(after.filter((r) => r.receivedAt >= cutoff)).toEqual(fresh);
+  return result.removed;
 }
 
 const LOGS: LogRecord[] = [
@@ -117,5 +148,87 @@ describe.each(engines)('logs and events on $name', (engine) => {
     await database.write((tx) => logs.insertWithin(tx, [...old, ...fresh], 'agent-internal'));
     expect((await logs.prune(NOW)).removed).toBe(12_345);
     expect((await logs.search({ limit: 10_000 })).map((l) => l.message).sort()).toEqual(fresh.map((l) => l.message).sort());
+  });
+
+  it('prunes logs in id order across windows: the old go, nothing newer than the cutoff goes, a late backlog waits for the rows before it', async () => {
+    const { database, logs } = await open();
+    const cutoff = NOW - 180 * DAY;
+    // 12,000 expired rows (over two windows of 5,000 and into a third), then
+    // 8,000 received 179 days ago (kept; they fill the rest of the third
+    // window and all of the fourth), then an agent's backlog delivered late:
+    // received 181 days ago (expired) but stored after them, at higher ids.
+    const old = Array.from({ length: 12_000 }, (_, i) => receivedLog(cutoff - 20 * DAY + i, `old ${i}`));
+    const recent = Array.from({ length: 8_000 }, (_, i) => receivedLog(cutoff + DAY + i, `recent ${i}`));
+    const backlog = [receivedLog(cutoff - DAY, 'backlog 0'), receivedLog(cutoff - DAY + 1, 'backlog 1')];
+    await database.write((tx) => logs.insertWithin(tx, [...old, ...recent, ...backlog], 'agent-internal'));
+
+    expect(await pruneKeepingFresh(database, logs, NOW)).toBe(12_000);
+    // The walk stopped at the first window with nothing expired (8,000 recent
+    // rows, from id 12,001): the backlog behind it is kept for now, not scanned for.
+    const afterFirst = await allLogs(database);
+    expect(afterFirst.map((r) => r.message)).toEqual([...recent, ...backlog].map((r) => r.message));
+    expect(await pruneKeepingFresh(database, logs, NOW)).toBe(0);
+
+    // Two days on, the recent rows (now 181 days old) expire and the backlog goes with them.
+    expect(await pruneKeepingFresh(database, logs, NOW + 2 * DAY)).toBe(8_002);
+    expect(await allLogs(database)).toEqual([]);
+    expect(await logs.prune(NOW + 2 * DAY)).toEqual({ removed: 0, cutoff: NOW + 2 * DAY - 180 * DAY });
+  });
+
+  it('never deletes a late-delivered log before its time, in the same window as expired ones', async () => {
+    const { database, logs } = await open();
+    const cutoff = NOW - 180 * DAY;
+    const rows = [
+      receivedLog(cutoff - 3 * DAY, 'expired'),
+      receivedLog(NOW - DAY, 'fresh'),
+      // Late: stored after a fresh row, received earlier, but not yet 180 days ago.
+      receivedLog(cutoff + 60_000, 'late, 179.99 days'),
+      // Late and expired, in the same window as expired rows: goes now.
+      receivedLog(cutoff - 1, 'late, expired'),
+      receivedLog(cutoff, 'exactly at the cutoff'),
+      receivedLog(NOW, 'newest'),
+    ];
+    await database.write((tx) => logs.insertWithin(tx, rows, 'agent-internal'));
+    expect(await pruneKeepingFresh(database, logs, NOW)).toBe(2);
+    expect((await allLogs(database)).map((r) => r.message)).toEqual(['fresh', 'late, 179.99 days', 'exactly at the cutoff', 'newest']);
+    // A minute and a millisecond on, the late row and the one at the old cutoff go.
+    expect(await pruneKeepingFresh(database, logs, NOW + 60_001)).toBe(2);
+    expect((await allLogs(database)).map((r) => r.message)).toEqual(['fresh', 'newest']);
+  });
+
+  it('migration 0007 drops monitor_log_received (events keep theirs); a database migrated from 0006 keeps its logs and prunes them', async () => {
+    const location = await engine.location();
+    const database = keep(await openDatabase({ ...location, migrate: false }));
+    const provider = {
+      getMigrations: async (): Promise<Record<string, Migration>> => Object.fromEntries(Object.entries(migrations).map(([name, make]) => [name, make(database.dialect)])),
+    };
+    const upTo0006 = await new Migrator({ db: database.db, provider }).migrateTo('0006-backup-prune-counts');
+    expect(upTo0006.error).toBeUndefined();
+    expect(await indexNames(database, 'monitor_log')).toEqual(expect.arrayContaining(['monitor_log_node', 'monitor_log_received', 'monitor_log_time']));
+
+    const logs = new LogStore(database);
+    const cutoff = NOW - 180 * DAY;
+    const stored = [receivedLog(cutoff - DAY, 'expired'), receivedLog(NOW - DAY, 'fresh'), receivedLog(cutoff - 1, 'expired too')];
+    await database.write((tx) => logs.insertWithin(tx, stored, 'agent-internal'));
+
+    expect(await migrateToLatest(database)).toEqual(['0007-monitor-log-prune-by-id']);
+    const logIndexes = await indexNames(database, 'monitor_log');
+    expect(logIndexes).not.toContain('monitor_log_received');
+    expect(logIndexes).toEqual(expect.arrayContaining(['monitor_log_node', 'monitor_log_time']));
+    expect(await indexNames(database, 'monitor_event')).toEqual(expect.arrayContaining(['monitor_event_node', 'monitor_event_received', 'monitor_event_time']));
+
+    expect((await logs.search()).map((l) => l.message)).toEqual(['fresh', 'expired too', 'expired']);
+    expect(await pruneKeepingFresh(database, logs, NOW)).toBe(2);
+    await database.write((tx) => logs.insertWithin(tx, [receivedLog(NOW, 'after 0007')], 'agent-internal'));
+    expect((await logs.search()).map((l) => l.message)).toEqual(['after 0007', 'fresh']);
+    await database.close();
+
+    // Reopening migrates nothing more; a fresh database never has the index either.
+    const reopened = keep(await openDatabase(location));
+    expect(await migrateToLatest(reopened)).toEqual([]);
+    expect(await indexNames(reopened, 'monitor_log')).not.toContain('monitor_log_received');
+    const fresh = (await open()).database;
+    expect(await indexNames(fresh, 'monitor_log')).not.toContain('monitor_log_received');
+    expect(await indexNames(fresh, 'monitor_event')).toContain('monitor_event_received');
   });
 });

@@ -16,7 +16,7 @@ import { EgovError } from '../core/index.js';
 import type { OutboxItem } from '../monitor/index.js';
 import { Outbox, OutboxBatcher, Shipper } from './outbox/index.js';
 import { SnmpPoller, TrapReceiver, type Credentials, type PollTarget } from './snmp/index.js';
-import { TcpSyslogReceiver, TlsSyslogReceiver, UdpSyslogReceiver } from './syslog/index.js';
+import { TcpSyslogReceiver, TlsSyslogReceiver, UdpSyslogReceiver, type SyslogCounters, type UdpEngine } from './syslog/index.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
@@ -174,6 +174,10 @@ export interface AgentStatus {
   outbox: Outbox['stats'];
   trapPort: number | null;
   syslogUdpPort: number | null;
+  /** How the UDP socket is read: `batched` (native thread) or `dgram` (the fallback). */
+  syslogUdpEngine: UdpEngine | null;
+  /** What each syslog receiver has taken, rejected (by reason) and, for UDP, dropped while behind. */
+  syslog: { udp: SyslogCounters | null; tcp: SyslogCounters | null; tls: SyslogCounters | null };
   syslogTcpPort: number | null;
   syslogTlsPort: number | null;
 }
@@ -249,7 +253,7 @@ export class Agent {
       });
       await this.tls.listen();
     }
-    this.log.info(`agent ${config.name} (${config.zone}) running: ${this.targets.length} devices every ${config.pollIntervalSeconds} s; traps on UDP ${this.traps.port}; syslog on UDP ${this.udp?.port ?? '-'} / TCP ${this.tcp?.port ?? '-'} / TLS ${this.tls?.port ?? '-'}; shipping to ${config.monitorUrl}`);
+    this.log.info(`agent ${config.name} (${config.zone}) running: ${this.targets.length} devices every ${config.pollIntervalSeconds} s; traps on UDP ${this.traps.port}; syslog on UDP ${this.udp ? `${this.udp.port} (${this.udp.engine})` : '-'} / TCP ${this.tcp?.port ?? '-'} / TLS ${this.tls?.port ?? '-'}; shipping to ${config.monitorUrl}`);
   }
 
   private async deliver(items: OutboxItem[]): Promise<void> {
@@ -274,6 +278,8 @@ export class Agent {
       outbox: this.outbox.stats,
       trapPort: this.traps?.port ?? null,
       syslogUdpPort: this.udp?.port ?? null,
+      syslogUdpEngine: this.udp?.engine ?? null,
+      syslog: { udp: this.udp?.counters ?? null, tcp: this.tcp?.counters ?? null, tls: this.tls?.counters ?? null },
       syslogTcpPort: this.tcp?.port ?? null,
       syslogTlsPort: this.tls?.port ?? null,
     };

@@ -1,7 +1,7 @@
 // Shared set-up steps for `npm start`, `npm test` and `npm run bench`:
 // each command does its own set-up on a fresh machine.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,11 +26,20 @@ export function ensureDependencies() {
   run('npm', ['install', '--no-audit', '--no-fund']);
 }
 
-/** Compiles TypeScript to dist/, bundles the CLI into dist/egov-ops/ (what `egov-ops` runs), and builds the SM2 addon when missing. */
+/** The native addons: where each lands, the npm script that builds it, what it is for. */
+const ADDONS = [
+  ['ca/sm2/native/build/Release/sm2.node', 'build:sm2', 'the SM2 signing addon'],
+  ['agents/syslog/native/build/Release/udp_batch.node', 'build:udp', 'the batched UDP syslog addon'],
+];
+
+/** Compiles TypeScript to dist/, bundles the CLI into dist/egov-ops/ (what `egov-ops` runs), and builds the native addons when missing or older than their source. */
 export function build() {
-  if (!existsSync(path.join(root, 'ca/sm2/native/build/Release/sm2.node'))) {
-    process.stderr.write('building the SM2 signing addon (node-gyp)...\n');
-    run('npm', ['run', '--silent', 'build:sm2']);
+  for (const [addon, script, what] of ADDONS) {
+    const dir = path.dirname(path.dirname(path.dirname(path.join(root, addon))));
+    const newestSource = Math.max(...readdirSync(dir).filter((f) => /\.(cc|gyp)$/.test(f)).map((f) => mtime(path.join(dir, f))));
+    if (mtime(path.join(root, addon)) >= newestSource) continue;
+    process.stderr.write(`building ${what} (node-gyp)...\n`);
+    run('npm', ['run', '--silent', script]);
   }
   run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', '.']);
   run(process.execPath, [path.join(root, 'scripts/bundle-cli.mjs')]);

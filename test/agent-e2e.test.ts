@@ -140,5 +140,9 @@ describe('an agent in the internal zone', () => {
     expect(new Set(lines.map((l) => l.message)).size).toBe(20);
     const linkUp = await monitor.events.list({ kind: 'trap' });
     expect(linkUp.filter((e) => e.name === '1.3.6.1.6.3.1.1.5.4')).toHaveLength(1);
+    // The agent read UDP on its batched native socket and says what it took.
+    const after = agent!.status();
+    expect(after.syslogUdpEngine).toBe('batched');
+    expect(after.syslog.udp).toMatchObject({ received: 21, parsed: 21, overflow: 0 });
   }, 120_000);
 });

@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../monitor/index.js';
 import {
+  batchedUdpUnavailable,
+  loadBatchedUdp,
   RECEIVER_SD_ID,
   TcpSyslogReceiver,
   UdpSyslogReceiver,
@@ -335,5 +337,80 @@ describe('bad input is counted with its reason and the receiver keeps working', 
     await again.listen();
     expect(again.port).toBe(port);
     await again.close();
+  });
+});
+
+describe('UDP engines: the batched native socket (Linux, the default) and node dgram (the fallback)', () => {
+  it('an agent on Linux reads UDP with the batched engine (npm test builds the addon)', async () => {
+    expect(batchedUdpUnavailable()).toBe('');
+    expect(loadBatchedUdp()).not.toBeNull();
+    const { receiver } = await udpReceiver();
+    expect(receiver.engine).toBe('batched');
+  });
+
+  describe.each(['batched', 'dgram'] as const)('%s', (engine) => {
+    it('IPv4 and IPv6 senders are named by address; a dual-stack socket names an IPv4 sender without ::ffff:', async () => {
+      const v4 = await udpReceiver({ engine });
+      expect(v4.receiver.engine).toBe(engine);
+      await sendUdp(v4.receiver.port, '<13>1 - h a - - - over IPv4');
+      await waitFor(() => v4.records.length === 1, 'the IPv4 record');
+      expect(v4.records[0]).toMatchObject({ sourceAddress: '127.0.0.1', node: 'county-core-router', message: 'over IPv4' });
+
+      const dual = await udpReceiver({ engine, host: '::' });
+      const v6 = dgram.createSocket('udp6');
+      await new Promise<void>((resolve, reject) => v6.send('<13>1 - h a - - - over IPv6', dual.receiver.port, '::1', (error) => (error ? reject(error) : resolve())));
+      v6.close();
+      await sendUdp(dual.receiver.port, '<13>1 - h a - - - mapped IPv4');
+      await waitFor(() => dual.records.length === 2, 'two records on the dual-stack socket');
+      const byMessage = Object.fromEntries(dual.records.map((r) => [r.message, r]));
+      expect(byMessage['over IPv6']).toMatchObject({ sourceAddress: '::1', node: null });
+      expect(byMessage['mapped IPv4']).toMatchObject({ sourceAddress: '127.0.0.1', node: 'county-core-router' });
+    });
+
+    it('a port in use is refused with EADDRINUSE naming it; a second listen is refused; close frees the port', async () => {
+      const { receiver } = await udpReceiver({ engine });
+      const clash = new UdpSyslogReceiver({ host: HOST, port: receiver.port, sink: () => undefined, engine });
+      await expect(clash.listen()).rejects.toMatchObject({ code: 'EADDRINUSE', message: expect.stringContaining(String(receiver.port)) });
+      await expect(receiver.listen()).rejects.toThrow(/already listening/);
+      const port = receiver.port;
+      await receiver.close();
+      const again = new UdpSyslogReceiver({ host: HOST, port, sink: () => undefined, engine });
+      await again.listen();
+      openReceivers.push(again);
+      expect(again.port).toBe(port);
+    });
+
+    it('a burst of 2,000 datagrams arrives whole and in order', async () => {
+      const { receiver, records } = await udpReceiver({ engine });
+      const messages = Array.from({ length: 2000 }, (_, i) => `<13>1 - h a - - - burst ${i}`);
+      await sendUdp(receiver.port, ...messages);
+      await waitFor(() => records.length === 2000, '2000 records');
+      expect(records.map((r) => r.message)).toEqual(messages.map((_, i) => `burst ${i}`));
+      expect(receiver.counters.overflow).toBe(0);
+    });
+  });
+
+  it('batched: while JavaScript is blocked the thread keeps reading; what its bounded queue cannot hold is counted as overflow, never lost silently', async () => {
+    const { receiver } = await udpReceiver({ engine: 'batched' });
+    // Another process sends (this thread is about to be blocked): 4,000 datagrams over about 1.6 s, far more batches than the queue holds.
+    const sender = execFile(process.execPath, [
+      '-e',
+      `const s = require('dgram').createSocket('udp4');
+       let i = 0;
+       const tick = () => { for (let k = 0; k < 10 && i < 4000; k++, i++) s.send('<13>1 - h a - - - held ' + i, ${receiver.port}, '127.0.0.1');
+         if (i < 4000) setTimeout(tick, 4); else setTimeout(() => s.close(), 200); };
+       process.stdout.write('sending\\n');
+       tick();`,
+    ]);
+    const senderDone = new Promise<void>((resolve) => sender.once('exit', () => resolve()));
+    await new Promise((resolve) => sender.stdout!.once('data', resolve)); // block only once it sends, however slow its start
+    const blockedUntil = Date.now() + 2500;
+    while (Date.now() < blockedUntil) {
+      /* JavaScript busy: no batch can be handed over */
+    }
+    await senderDone;
+    await waitFor(() => receiver.counters.received + receiver.counters.overflow === 4000, 'every datagram received or counted as overflow');
+    expect(receiver.counters.overflow).toBeGreaterThan(0);
+    expect(receiver.counters.parsed).toBe(receiver.counters.received);
   });
 });

@@ -24,7 +24,8 @@ export {
   type RejectionListener,
   type SyslogCounters,
 } from './intake.js';
-export { UdpSyslogReceiver, type UdpReceiverOptions } from './udp.js';
+export { UdpSyslogReceiver, type UdpEngine, type UdpReceiverOptions } from './udp.js';
+export { batchedUdpUnavailable, loadBatchedUdp } from './native-udp.js';
 export { TcpSyslogReceiver, TlsSyslogReceiver, type StreamReceiverOptions, type TlsReceiverOptions } from './stream.js';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,

@@ -34,12 +34,14 @@ export interface SyslogCounters {
   invalidUtf8: number;
   /** The sink threw: the record was parsed but may not have been kept. */
   sinkErrors: number;
+  /** UDP only: datagrams read from the socket but dropped because JavaScript was behind (the batched engine's bounded queue). */
+  overflow: number;
   /** Streams only (TCP, TLS). */
   connections: { accepted: number; open: number; closed: Partial<Record<CloseReason, number>> };
 }
 
 export function newCounters(): SyslogCounters {
-  return { received: 0, parsed: 0, rejected: {}, truncated: 0, invalidUtf8: 0, sinkErrors: 0, connections: { accepted: 0, open: 0, closed: {} } };
+  return { received: 0, parsed: 0, rejected: {}, truncated: 0, invalidUtf8: 0, sinkErrors: 0, overflow: 0, connections: { accepted: 0, open: 0, closed: {} } };
 }
 
 export function countReason<K extends string>(table: Partial<Record<K, number>>, reason: K): void {

@@ -820,7 +820,7 @@ async function monitorSuite(): Promise<void> {
   const file = path.join(RESULTS_DIR, `monitor-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({ benchmark: 'monitor', at: new Date().toISOString(), machine: info, seconds: totalSeconds, ...report }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
   process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
-  if (Object.values(report).some((part) => 'error' in (part as object))) process.exitCode = 1;
+  if (Object.values(report).some((part) => typeof part === 'object' && part !== null && 'error' in part)) process.exitCode = 1;
 }
 
 /** Issue 3: the desk's pages with 100,000 certificates and requests (bench/desk.ts). */

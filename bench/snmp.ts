@@ -14,7 +14,7 @@
 // are produced here; a peer that cannot run is reported as such.
 
 import dgram from 'node:dgram';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -215,13 +215,19 @@ async function httpText(url: string): Promise<{ status: number; text: string }> 
 /** prometheus-snmp-exporter scraping the same agent: OIDs from its own snmp_scrape_pdus_returned, time from the HTTP round trip. */
 async function exporterRates(dir: string, target: string, roots: string[], rounds: number): Promise<WalkRate | { reason: string }> {
   const binary = '/usr/bin/prometheus-snmp-exporter';
+  if (!existsSync(binary)) return { reason: `${binary} is not installed (npm run bench installs it as root: apt-get install prometheus-snmp-exporter)` };
   const config = path.join(dir, `snmp-${roots.length}.yml`);
   writeFileSync(config, exporterConfig(roots));
   const port = await freeTcpPort();
   const child = spawnTracked(binary, [`--config.file=${config}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=error'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
+  let spawnError = false;
+  child.on('error', (error) => {
+    spawnError = true;
+    stderr += error.message;
+  });
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = () => child.exitCode !== null;
+  const exited = () => spawnError || child.exitCode !== null;
   try {
     const url = `http://127.0.0.1:${port}/snmp?target=${encodeURIComponent(target)}&module=egov_bench`;
     let ready = false;

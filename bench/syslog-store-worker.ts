@@ -11,14 +11,15 @@ const { dataDir } = workerData as { dataDir: string };
 const database = await openDatabase({ dataDir });
 const monitor = await openMonitor({ database, secrets: secretBoxFromKey(randomBytes(32)) });
 let chain: Promise<void> = Promise.resolve();
-parentPort!.on('message', (message: { items?: unknown[]; close?: boolean }) => {
+parentPort!.on('message', (message: { body?: Uint8Array; close?: boolean }) => {
   chain = chain.then(async () => {
     if (message.close) {
       await database.close();
       parentPort!.postMessage({ closed: true });
       return;
     }
-    const result = await monitor.ingestor.accept('bench', message.items!);
+    // The monitor's ingest route parses the agent's JSON body the same way.
+    const result = await monitor.ingestor.accept('bench', JSON.parse(Buffer.from(message.body!.buffer, message.body!.byteOffset, message.body!.byteLength).toString('utf8')) as unknown[]);
     parentPort!.postMessage({ stored: result.accepted, at: performance.timeOrigin + performance.now() });
   });
 });

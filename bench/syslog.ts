@@ -1,12 +1,13 @@
 // The syslog benchmarks of the "Network monitoring" issue, section 2:
-// RFC 5424 messages over UDP into our receiver (received and parsed, on one
-// core: the receiver is single-threaded JS), the parse-only rate, and
+// RFC 5424 messages over UDP into our receiver (received by its native
+// reading thread, parsed on the JS thread), the parse-only rate, and
 // rsyslogd beside it on the same messages (imudp on a loopback port, omfile
 // to a temp file, lines written counted). Not a test: figures are reported,
 // never asserted.
 //
-// Method: a separate node process (pinned to the last core when taskset is
-// there) sends N messages as fast as it can; the receiver under test (ours
+// Method: a separate sender process (C with sendmmsg when cc is there, else
+// node; pinned to the last core when taskset is there) sends N messages as
+// fast as it can; the receiver under test (ours
 // in this process, or rsyslogd pinned to core 0) is measured from the
 // first message it handles to the last, so the rate is what it kept up with
 // under an offered load above it; what it dropped (UDP) is reported as loss.
@@ -17,6 +18,7 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeF
 import dgram from 'node:dgram';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseSyslog, UdpSyslogReceiver, type LogSink } from '../agents/syslog/index.js';
 import { removeTempDir, run, spawnTracked, stopChild, tempDir } from './lib.js';
 
@@ -33,6 +35,8 @@ export interface UdpRunResult {
   /** CPU time the receiver used over the run (user + system), and messages per CPU-second. */
   cpuSeconds: number | null;
   perCpuSecond: number | null;
+  /** Ours only: how the UDP socket was read (batched native thread, or node dgram). */
+  engine?: string;
 }
 
 export interface SyslogBenchFigure {
@@ -51,6 +55,7 @@ export interface SyslogBenchReport {
   /** ours.rate / rsyslog.rate: above 1 means we handled more per second. */
   ratio: number | null;
   pinned: boolean;
+  sender: string;
   figures: SyslogBenchFigure[];
 }
 
@@ -123,7 +128,7 @@ socket.connect(port, '127.0.0.1', async () => {
 });
 `;
 
-async function hasTaskset(): Promise<boolean> {
+export async function hasTaskset(): Promise<boolean> {
   try {
     return (await run('taskset', ['-p', String(process.pid)])).code === 0;
   } catch {
@@ -131,13 +136,57 @@ async function hasTaskset(): Promise<boolean> {
   }
 }
 
+/**
+ * Pins every thread of this process to core 0 (threads started later inherit
+ * it) and returns a function that puts the previous affinity back: the
+ * "on one core" figures run the receiver, its helper threads and the
+ * storing thread there, the sender on the last core.
+ */
+export async function pinThisProcessToCoreZero(): Promise<() => Promise<void>> {
+  const before = (await run('taskset', ['-p', String(process.pid)])).stdout.trim().split(':').pop()!.trim();
+  const pinned = await run('taskset', ['-a', '-p', '1', String(process.pid)]);
+  if (pinned.code !== 0) throw new Error(`taskset could not pin this process: ${pinned.stderr.trim()}`);
+  return async () => {
+    await run('taskset', ['-a', '-p', before, String(process.pid)]);
+  };
+}
+
 /** `taskset -c CORE` in front of a command when pinning is possible. */
 function pinned(pin: boolean, core: number, command: string, args: string[]): [string, string[]] {
   return pin ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
 }
 
+/**
+ * The C sender (bench/native/syslog-sender.c, sendmmsg), compiled once per
+ * run with the system's cc; null when there is no compiler: the node sender
+ * then stands in (it costs the receiver more CPU on a two-core machine).
+ */
+let nativeSender: Promise<string | null> | undefined;
+function compiledSender(): Promise<string | null> {
+  nativeSender ??= (async () => {
+    const source = fileURLToPath(new URL('../../bench/native/syslog-sender.c', import.meta.url));
+    if (!existsSync(source)) return null;
+    const binary = path.join(tempDir('syslog-sender'), 'syslog-sender');
+    try {
+      const built = await run('cc', ['-O2', '-o', binary, source]);
+      return built.code === 0 ? binary : null;
+    } catch {
+      return null;
+    }
+  })();
+  return nativeSender;
+}
+
+/** Which sender the last run used, for the report. */
+export async function senderDescription(): Promise<string> {
+  return (await compiledSender()) ? 'a C sender (sendmmsg, 64 messages a call)' : 'a node sender (dgram, one send per message; no C compiler here)';
+}
+
 async function sendMessages(port: number, count: number, pin: boolean, rate = 0): Promise<{ sent: number; seconds: number }> {
-  const [command, args] = pinned(pin, CORES - 1, process.execPath, ['--input-type=module', '-e', SENDER_SOURCE]);
+  const native = await compiledSender();
+  const [command, args] = native
+    ? pinned(pin, CORES - 1, native, [String(port), String(count), String(rate)])
+    : pinned(pin, CORES - 1, process.execPath, ['--input-type=module', '-e', SENDER_SOURCE]);
   const child = spawnTracked(command, args, { env: { ...process.env, SYSLOG_BENCH_PORT: String(port), SYSLOG_BENCH_COUNT: String(count), SYSLOG_BENCH_RATE: String(rate) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -205,16 +254,40 @@ function runResult(sent: { sent: number; seconds: number }, handled: number, pro
  */
 export async function measureUdpReceiver(options: { messages: number; sink?: LogSink; pin?: boolean; rate?: number }): Promise<UdpRunResult> {
   const pin = options.pin ?? (CORES >= 2 && (await hasTaskset()));
-  const receiver = new UdpSyslogReceiver({ host: LOOPBACK, port: 0, sink: options.sink ?? (() => undefined), nodeForAddress: () => 'bench-router' });
+  // The first and last message handed over are timed in the sink itself: the
+  // batched engine hands JavaScript many batches in one go, so a poll of the
+  // count from a timer may see the whole run between two ticks.
+  const sink = options.sink ?? (() => undefined);
+  const handed: Progress = { first: null, last: null, value: 0 };
+  const timedSink: LogSink = (record, receipt) => {
+    const now = performance.now();
+    handed.first ??= now;
+    handed.last = now;
+    sink(record, receipt);
+  };
+  const receiver = new UdpSyslogReceiver({ host: LOOPBACK, port: 0, sink: timedSink, nodeForAddress: () => 'bench-router' });
   const { port } = await receiver.listen();
   try {
     const cpuBefore = process.cpuUsage();
     const sending = sendMessages(port, options.messages, pin, options.rate ?? 0);
-    const progress = await watch(() => receiver.counters.parsed, sending);
+    await watch(() => receiver.counters.parsed, sending);
     const cpu = process.cpuUsage(cpuBefore);
     const sent = await sending;
+    const parsed = receiver.counters.parsed;
+    const seconds = handed.first !== null && handed.last !== null ? Math.max(0.001, (handed.last - handed.first) / 1000) : NaN;
     // Our CPU over the whole watch (it includes the quiet tail, where the process idles): an upper bound.
-    return runResult(sent, receiver.counters.parsed, progress, (cpu.user + cpu.system) / 1e6);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    return {
+      sent: sent.sent,
+      sendSeconds: sent.seconds,
+      handled: parsed,
+      seconds,
+      rate: parsed / seconds,
+      lossPercent: (100 * (sent.sent - parsed)) / sent.sent,
+      cpuSeconds,
+      perCpuSecond: parsed / cpuSeconds,
+      engine: receiver.engine ?? 'none',
+    };
   } finally {
     await receiver.close();
   }
@@ -330,7 +403,7 @@ export async function runSyslogBench(options: SyslogBenchOptions = {}): Promise<
     rsyslog = { error: (error as Error).message };
   }
   const ratio = 'rate' in rsyslog ? ours.rate / rsyslog.rate : null;
-  const report: SyslogBenchReport = { message: { example, bytes: Buffer.byteLength(example) }, parseOnly, ours, rsyslog, ratio, pinned: pin, figures: [] };
+  const report: SyslogBenchReport = { message: { example, bytes: Buffer.byteLength(example) }, parseOnly, ours, rsyslog, ratio, pinned: pin, sender: await senderDescription(), figures: [] };
   report.figures = figuresOf(report);
   return report;
 }
@@ -363,7 +436,9 @@ function figuresOf(report: SyslogBenchReport): SyslogBenchFigure[] {
       notes: [
         ...runNotes('ours', ours),
         ...(peerRun ? runNotes('rsyslogd', peerRun) : []),
-        report.pinned ? 'sender pinned to the last core, rsyslogd to core 0 (taskset); ours is one JS thread' : 'no pinning (taskset missing or one core)',
+        report.pinned ? 'sender pinned to the last core, rsyslogd to core 0 (taskset)' : 'no pinning (taskset missing or one core)',
+        `ours reads UDP with the ${ours.engine} engine${ours.engine === 'batched' ? ' (a native thread, recvmmsg, batches to the JS thread that parses)' : ''}`,
+        `the sender: ${report.sender}`,
         'the offered load is as fast as one sender can go; a receiver slower than it drops datagrams in the kernel (loss), so the rate is what it kept up with',
         'rsyslogd also writes every message to a file, ours only counts it here: the stored figure is measureUdpReceiver({ sink })',
       ],

@@ -79,6 +79,12 @@ export function ensureSystemPackages(peers = TEST_PEERS, required = true) {
   return false;
 }
 
+/** For `npm run bench`: the peers measured beside us that the tests do not need (best effort: a missing one is reported as such in the tables). */
+export const BENCH_PEERS = [
+  ['rsyslogd', 'rsyslog', () => have('/usr/sbin/rsyslogd') || have('rsyslogd')],
+  ['prometheus-snmp-exporter', 'prometheus-snmp-exporter', () => have('/usr/bin/prometheus-snmp-exporter')],
+];
+
 /** For `npm start`: restic makes the demo's first backup; snmpd plays the demo network's devices. */
 export const RUN_PEERS = [
   ['restic', 'restic', have],

@@ -610,20 +610,27 @@ async function main(): Promise<void> {
           const requests = [{ method: 'POST', path: '/api/ca/bench-ecdsa/certificates', headers, setupRequest: (req: { body?: string | Buffer }) => ({ ...req, body: bodies[next++ % bodies.length]! }) }];
           const tlsOptions = { cert: admin.certPem, key: admin.keyPem };
           await autocannon({ url: server!.secureUrl, connections: SETTINGS.connections, duration: Math.min(2, SETTINGS.httpSeconds), requests, tlsOptions } as Parameters<typeof autocannon>[0]);
-          const result = await autocannon({ url: server!.secureUrl, connections: SETTINGS.connections, duration: SETTINGS.httpSeconds, requests, tlsOptions } as Parameters<typeof autocannon>[0]);
-          const s = summariseCannon(result);
+          // Three rounds, the median kept: on a two-core machine that also runs
+          // the load generator, single runs of this figure spread widely.
+          const rounds: ReturnType<typeof summariseCannon>[] = [];
+          for (let round = 0; round < 3; round++) {
+            const result = await autocannon({ url: server!.secureUrl, connections: SETTINGS.connections, duration: Math.max(3, Math.round(SETTINGS.httpSeconds / 2)), requests, tlsOptions } as Parameters<typeof autocannon>[0]);
+            rounds.push(summariseCannon(result));
+          }
+          const s = [...rounds].sort((a, b) => a.rate2xx - b.rate2xx)[1]!;
+          const allClean = rounds.every((r) => r.non2xx === 0 && r.errors === 0);
           f2.ours = s.rate2xx;
           f2.oursText = `${fmt(s.rate2xx)}/s`;
           f2.peer = 200;
           f2.peerText = 'EJBCA 20-200/s (published)';
           f2.ratio = s.rate2xx / 200;
-          f2.met = s.rate2xx >= 2000 && s.non2xx === 0 && s.errors === 0;
+          f2.met = s.rate2xx >= 2000 && allClean;
           f2.notes.push(
-            `autocannon, ${SETTINGS.connections} connections, ${s.durationSeconds} s after a 2 s warm-up: ${s.ok2xx} x 201, ${s.non2xx} non-2xx, ${s.errors} errors; latency p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms`,
+            `autocannon, ${SETTINGS.connections} connections, 3 rounds of ${s.durationSeconds} s after a 2 s warm-up: ${rounds.map((r) => `${fmt(r.rate2xx)}/s`).join(', ')} (the median is the figure); ${rounds.reduce((n, r) => n + r.ok2xx, 0)} x 201, ${rounds.reduce((n, r) => n + r.non2xx, 0)} non-2xx, ${rounds.reduce((n, r) => n + r.errors, 0)} errors; median round's latency p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms`,
             `POST /api/ca/NAME/certificates {profile, csr PEM} over HTTPS with a ca-admin client certificate and password session (mTLS, keep-alive); ${bodies.length} distinct CSR bodies cycled; server is \`egov-ops serve\` in its own process, load generator in this one`,
             ecdsaRate !== null ? `library rate (fig. 1): ${fmt(ecdsaRate)}/s, so HTTP keeps ${((100 * s.rate2xx) / ecdsaRate).toFixed(0)}% of it` : '',
           );
-          f2.details = s;
+          f2.details = { median: s, rounds };
         });
       }
 

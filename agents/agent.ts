@@ -16,7 +16,8 @@ import { EgovError } from '../core/index.js';
 import type { OutboxItem } from '../monitor/index.js';
 import { Outbox, OutboxBatcher, Shipper } from './outbox/index.js';
 import { SnmpPoller, TrapReceiver, type Credentials, type PollTarget } from './snmp/index.js';
-import { TcpSyslogReceiver, TlsSyslogReceiver, UdpSyslogReceiver, type SyslogCounters, type UdpEngine } from './syslog/index.js';
+import { RejectionLog } from './rejection-log.js';
+import { TcpSyslogReceiver, TlsSyslogReceiver, UdpSyslogReceiver, type RejectionListener, type SyslogCounters, type UdpEngine } from './syslog/index.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
@@ -208,6 +209,14 @@ export class Agent {
     return agent;
   }
 
+  private readonly rejectionLogs: RejectionLog[] = [];
+
+  private rejectionLog(receiver: () => string): RejectionLog {
+    const log = new RejectionLog(receiver, this.log);
+    this.rejectionLogs.push(log);
+    return log;
+  }
+
   private nodeFor = (address: string): string | null => this.nodeByAddress.get(address.replace(/^::ffff:/, '')) ?? null;
 
   private async run(): Promise<void> {
@@ -229,15 +238,22 @@ export class Agent {
     this.poller.start();
     this.refresh = setInterval(() => void this.refreshTargets().catch((error: Error) => this.log.warn(`device list not refreshed: ${error.message}`)), config.targetsRefreshSeconds * 1000);
     this.refresh.unref();
-    this.traps = await TrapReceiver.start({ port: config.traps.port, ...(config.traps.communities ? { communities: config.traps.communities } : {}), onEvent: (e) => enqueue('event', e), nodeFor: this.nodeFor });
+    // Refusals go to the log with their reason, at most ten a minute per receiver (then a summary).
+    const trapRejects = this.rejectionLog(() => `SNMP traps UDP ${this.traps?.port ?? config.traps.port}`);
+    const trapLogger = { warn: (fields: Record<string, unknown>, message: string) => trapRejects.line(String(fields.reason ?? 'error'), message), info: (_fields: Record<string, unknown>, message: string) => this.log.info(message) };
+    this.traps = await TrapReceiver.start({ port: config.traps.port, ...(config.traps.communities ? { communities: config.traps.communities } : {}), onEvent: (e) => enqueue('event', e), nodeFor: this.nodeFor, logger: trapLogger });
     const sink = (record: Parameters<ConstructorParameters<typeof UdpSyslogReceiver>[0]['sink']>[0]) => this.batcher.add('log', record);
     const host = config.syslog.host ?? '0.0.0.0';
+    const onReject = (receiver: () => string): RejectionListener => {
+      const log = this.rejectionLog(receiver);
+      return (rejection, source) => log.reject(rejection.reason, source, rejection.detail);
+    };
     if (config.syslog.udpPort !== undefined) {
-      this.udp = new UdpSyslogReceiver({ host, port: config.syslog.udpPort, sink, nodeForAddress: this.nodeFor });
+      this.udp = new UdpSyslogReceiver({ host, port: config.syslog.udpPort, sink, nodeForAddress: this.nodeFor, onReject: onReject(() => `syslog UDP ${this.udp?.port}`) });
       await this.udp.listen();
     }
     if (config.syslog.tcpPort !== undefined) {
-      this.tcp = new TcpSyslogReceiver({ host, port: config.syslog.tcpPort, sink, nodeForAddress: this.nodeFor });
+      this.tcp = new TcpSyslogReceiver({ host, port: config.syslog.tcpPort, sink, nodeForAddress: this.nodeFor, onReject: onReject(() => `syslog TCP ${this.tcp?.port}`) });
       await this.tcp.listen();
     }
     if (config.syslog.tlsPort !== undefined) {
@@ -246,6 +262,7 @@ export class Agent {
         port: config.syslog.tlsPort,
         sink,
         nodeForAddress: this.nodeFor,
+        onReject: onReject(() => `syslog TLS ${this.tls?.port}`),
         key: this.identity.keyPem,
         cert: this.identity.certPem,
         ca: this.identity.caPem,
@@ -292,6 +309,7 @@ export class Agent {
     await this.udp?.close();
     await this.tcp?.close();
     await this.tls?.close();
+    for (const log of this.rejectionLogs) log.close();
     this.batcher.close();
     await this.shipper.stop();
     this.outbox.close();

@@ -5,6 +5,7 @@
 // collecting, and restarted: every log line and event arrives exactly once.
 
 import { spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,8 @@ let desk: DeskSuite;
 let snmpd: Snmpd;
 let agent: Agent | undefined;
 let tmp: string;
+/** What the agent logged as warnings (refusals among them). */
+const warnings: string[] = [];
 const actor = { actor: 'test', source: 'test' };
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
@@ -81,7 +84,7 @@ afterAll(async () => {
 describe('an agent in the internal zone', () => {
   it('enrols once, polls real snmpd over v3 authPriv, and ships metrics, logs and traps over mTLS', async () => {
     const config = loadAgentConfig(path.join(tmp, 'agent.yaml'));
-    agent = await Agent.start(config, { info: () => undefined, warn: () => undefined });
+    agent = await Agent.start(config, { info: () => undefined, warn: (message) => void warnings.push(message) });
     const monitor = desk.started.monitor;
     // The enrolment spent the code and bound the certificate to the agent role.
     const bindings = await desk.suite.access.listBindings();
@@ -117,6 +120,19 @@ describe('an agent in the internal zone', () => {
     expect(logs.every((l) => l.node === 'core-router' && l.severity === 'warning' && l.app === 'e2e' && ['udp', 'tcp', 'tls'].includes(l.transport))).toBe(true);
     const events = await until('the linkDown trap', async () => (await monitor.events.list({ kind: 'trap' })).find((e) => e.name === '1.3.6.1.6.3.1.1.5.3'));
     expect(events.node).toBe('core-router');
+
+    // Garbage on the syslog and trap ports: refused, counted, and in the agent's log with its reason.
+    const junk = dgram.createSocket('udp4');
+    const sendJunk = (payload: string | Buffer, port: number) => new Promise<void>((resolve) => junk.send(payload, port, '127.0.0.1', () => resolve()));
+    await sendJunk(Buffer.from([0xde, 0xad, 0xbe, 0xef]), status.syslogUdpPort!);
+    await sendJunk('<999>1 - h a - - - a PRI out of range', status.syslogUdpPort!);
+    await sendJunk(Buffer.from([0x30, 0x03, 0x02, 0x01]), status.trapPort!);
+    junk.close();
+    await until('the refusals in the agent log', async () =>
+      [/syslog UDP \d+: refused a message from 127\.0\.0\.1: missing-pri/, /syslog UDP \d+: refused a message from 127\.0\.0\.1: bad-pri/, /SNMP trap port \d+: dropped a datagram from 127\.0\.0\.1:\d+: malformed/].every((line) =>
+        warnings.some((w) => line.test(w)),
+      ),
+    );
   }, 90_000);
 
   it('keeps collecting while the monitor is down and delivers every line exactly once when it returns', async () => {
@@ -143,6 +159,6 @@ describe('an agent in the internal zone', () => {
     // The agent read UDP on its batched native socket and says what it took.
     const after = agent!.status();
     expect(after.syslogUdpEngine).toBe('batched');
-    expect(after.syslog.udp).toMatchObject({ received: 21, parsed: 21, overflow: 0 });
+    expect(after.syslog.udp).toMatchObject({ received: 23, parsed: 21, overflow: 0, rejected: { 'missing-pri': 1, 'bad-pri': 1 } });
   }, 120_000);
 });

@@ -390,6 +390,14 @@ describe('UDP engines: the batched native socket (Linux, the default) and node d
     });
   });
 
+  it('a host name (not an address) is bound through dgram, which resolves it', async () => {
+    const { receiver, records } = await udpReceiver({ host: 'localhost' });
+    expect(receiver.engine).toBe('dgram');
+    await sendUdp(receiver.port, '<13>1 - h a - - - by name');
+    await waitFor(() => records.length === 1, 'the record');
+    await expect(new UdpSyslogReceiver({ host: 'localhost', port: 0, sink: () => undefined, engine: 'batched' }).listen()).rejects.toThrow(/localhost is not an IP address/);
+  });
+
   it('batched: while JavaScript is blocked the thread keeps reading; what its bounded queue cannot hold is counted as overflow, never lost silently', async () => {
     const { receiver } = await udpReceiver({ engine: 'batched' });
     // Another process sends (this thread is about to be blocked): 4,000 datagrams over about 1.6 s, far more batches than the queue holds.

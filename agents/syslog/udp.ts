@@ -57,8 +57,9 @@ export class UdpSyslogReceiver {
   async listen(): Promise<{ host: string; port: number }> {
     if (this.socket || this.batched) throw new Error('the UDP syslog receiver is already listening');
     const host = this.options.host ?? '0.0.0.0';
-    const native = this.options.engine === 'dgram' ? null : loadBatchedUdp();
-    if (this.options.engine === 'batched' && !native) throw new Error(`the batched UDP engine was asked for: ${batchedUdpUnavailable()}`);
+    // The native socket binds addresses only; a host name goes to dgram, which resolves it.
+    const native = this.options.engine === 'dgram' || net.isIP(host) === 0 ? null : loadBatchedUdp();
+    if (this.options.engine === 'batched' && !native) throw new Error(`the batched UDP engine was asked for: ${net.isIP(host) === 0 ? `${host} is not an IP address` : batchedUdpUnavailable()}`);
     if (native) {
       const socket = BatchedUdpSocket.open(native, host, this.options.port, net.isIPv6(host), this.options.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES);
       socket.start(

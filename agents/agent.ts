@@ -16,7 +16,7 @@ import { EgovError } from '../core/index.js';
 import type { OutboxItem } from '../monitor/index.js';
 import { Outbox, OutboxBatcher, Shipper } from './outbox/index.js';
 import { SnmpPoller, TrapReceiver, type Credentials, type PollTarget } from './snmp/index.js';
-import { RejectionLog } from './rejection-log.js';
+import { DropLog, RejectionLog } from './rejection-log.js';
 import { TcpSyslogReceiver, TlsSyslogReceiver, UdpSyslogReceiver, type RejectionListener, type SyslogCounters, type UdpEngine } from './syslog/index.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
@@ -210,6 +210,8 @@ export class Agent {
   }
 
   private readonly rejectionLogs: RejectionLog[] = [];
+  /** Datagrams the UDP syslog thread dropped while the agent was behind: summed, logged at most every 10 s. */
+  private readonly udpOverflow = new DropLog(() => `syslog UDP ${this.udp?.port}`, (line) => this.log.warn(line));
 
   private rejectionLog(receiver: () => string): RejectionLog {
     const log = new RejectionLog(receiver, this.log);
@@ -249,7 +251,14 @@ export class Agent {
       return (rejection, source) => log.reject(rejection.reason, source, rejection.detail);
     };
     if (config.syslog.udpPort !== undefined) {
-      this.udp = new UdpSyslogReceiver({ host, port: config.syslog.udpPort, sink, nodeForAddress: this.nodeFor, onReject: onReject(() => `syslog UDP ${this.udp?.port}`) });
+      this.udp = new UdpSyslogReceiver({
+        host,
+        port: config.syslog.udpPort,
+        sink,
+        nodeForAddress: this.nodeFor,
+        onReject: onReject(() => `syslog UDP ${this.udp?.port}`),
+        onOverflow: (dropped) => this.udpOverflow.add(dropped),
+      });
       await this.udp.listen();
     }
     if (config.syslog.tcpPort !== undefined) {
@@ -310,6 +319,7 @@ export class Agent {
     await this.tcp?.close();
     await this.tls?.close();
     for (const log of this.rejectionLogs) log.close();
+    this.udpOverflow.close();
     this.batcher.close();
     await this.shipper.stop();
     this.outbox.close();

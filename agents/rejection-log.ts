@@ -1,7 +1,8 @@
-// What the agent's receivers refused, in its log: each refusal with its
-// reason and source, but at most PER_WINDOW lines a minute per receiver, so
-// a flood of garbage on a syslog or trap port cannot flood the log; the
-// rest of each minute is summed up in one line, by reason.
+// What the agent's receivers refused or dropped, in its log. Refusals: each
+// with its reason and source, but at most PER_WINDOW lines a minute per
+// receiver, so a flood of garbage on a syslog or trap port cannot flood the
+// log; the rest of each minute is summed up in one line, by reason. Drops
+// (the UDP thread's queue full): summed, one line at most every 10 s.
 
 const WINDOW_MS = 60_000;
 const PER_WINDOW = 10;
@@ -66,5 +67,35 @@ export class RejectionLog {
 
   private rollIfDue(): void {
     if (this.now() - this.windowStart >= WINDOW_MS) this.roll();
+  }
+}
+
+const DROP_INTERVAL_MS = 10_000;
+
+export class DropLog {
+  private pending = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly receiver: () => string,
+    private readonly warn: (line: string) => void,
+  ) {
+    this.timer = setInterval(() => this.flush(), DROP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  add(dropped: number): void {
+    this.pending += dropped;
+  }
+
+  flush(): void {
+    if (this.pending === 0) return;
+    this.warn(`${this.receiver()}: dropped ${this.pending} datagram(s) in the last ${DROP_INTERVAL_MS / 1000} s: the agent fell behind (counted as overflow in its syslog counters)`);
+    this.pending = 0;
+  }
+
+  close(): void {
+    this.flush();
+    clearInterval(this.timer);
   }
 }

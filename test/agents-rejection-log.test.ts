@@ -3,7 +3,7 @@
 // per receiver, the rest summed up by reason.
 
 import { describe, expect, it } from 'vitest';
-import { RejectionLog } from '../agents/rejection-log.js';
+import { DropLog, RejectionLog } from '../agents/rejection-log.js';
 
 function logWithClock() {
   const lines: string[] = [];
@@ -45,5 +45,16 @@ describe('the agent rejection log', () => {
     log.close();
     expect(lines.slice(0, 10).every((line) => line.startsWith('SNMP trap port 162: dropped a datagram'))).toBe(true);
     expect(lines[10]).toContain('refused 2 more message(s) in the last minute, not logged one by one (malformed 2)');
+  });
+
+  it('drops by the UDP thread are summed and written as one line, none when there were none', () => {
+    const lines: string[] = [];
+    const drops = new DropLog(() => 'syslog UDP 514', (line) => void lines.push(line));
+    drops.add(5);
+    drops.add(7);
+    drops.flush();
+    drops.flush();
+    drops.close();
+    expect(lines).toEqual(['syslog UDP 514: dropped 12 datagram(s) in the last 10 s: the agent fell behind (counted as overflow in its syslog counters)']);
   });
 });

@@ -399,7 +399,8 @@ describe('UDP engines: the batched native socket (Linux, the default) and node d
   });
 
   it('batched: while JavaScript is blocked the thread keeps reading; what its bounded queue cannot hold is counted as overflow, never lost silently', async () => {
-    const { receiver } = await udpReceiver({ engine: 'batched' });
+    let reported = 0;
+    const { receiver } = await udpReceiver({ engine: 'batched', onOverflow: (dropped) => (reported += dropped) });
     // Another process sends (this thread is about to be blocked): 4,000 datagrams over about 1.6 s, far more batches than the queue holds.
     const sender = execFile(process.execPath, [
       '-e',
@@ -419,6 +420,7 @@ describe('UDP engines: the batched native socket (Linux, the default) and node d
     await senderDone;
     await waitFor(() => receiver.counters.received + receiver.counters.overflow === 4000, 'every datagram received or counted as overflow');
     expect(receiver.counters.overflow).toBeGreaterThan(0);
+    expect(reported).toBe(receiver.counters.overflow);
     expect(receiver.counters.parsed).toBe(receiver.counters.received);
   });
 });

@@ -25,6 +25,8 @@ export interface UdpReceiverOptions extends IntakeOptions {
   receiveBufferBytes?: number;
   /** Default: `batched` when the addon loads, else `dgram`. Asking for `batched` without it is an error. */
   engine?: UdpEngine;
+  /** Datagrams the batched engine read but had to drop while JavaScript was behind (also counted as `overflow`). */
+  onOverflow?: (dropped: number) => void;
 }
 
 const DEFAULT_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -64,7 +66,10 @@ export class UdpSyslogReceiver {
       const socket = BatchedUdpSocket.open(native, host, this.options.port, net.isIPv6(host), this.options.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES);
       socket.start(
         (bytes, address) => this.onDatagram(bytes, address),
-        (dropped) => (this.intake.counters.overflow += dropped),
+        (dropped) => {
+          this.intake.counters.overflow += dropped;
+          this.options.onOverflow?.(dropped);
+        },
       );
       this.batched = socket;
       this.engineInUse = 'batched';

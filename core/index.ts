@@ -8,7 +8,7 @@ export { EgovError, asEgovError, errorCodes, exitCodes, type ErrorCode } from '.
 export { loadConfig, defaultConfig, validateConfig, parseConfigFile, ConfigSchema, type Config, type ConfigSources, type BackupConfig, type BackupTargetConfig, type BackupPlanConfig, type BackupRetentionConfig } from './config.js';
 export { openDatabase, type Database, type Db, type WriteTx, type Dialect, type OpenOptions } from './storage/database.js';
 export { migrations, migrateToLatest } from './storage/migrations.js';
-export { runReusable } from './storage/reusable.js';
+export { runReusable, runReusableEach } from './storage/reusable.js';
 export type * from './storage/schema.js';
 export {
   appendAudit,

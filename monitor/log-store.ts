@@ -8,7 +8,7 @@
 // never drops one before; events are few and keep their received_at index.
 
 import { sql } from 'kysely';
-import { EgovError, runReusable, type Database, type MonitorEventTable, type MonitorLogTable, type WriteTx } from '../core/index.js';
+import { EgovError, runReusableEach, type Database, type MonitorEventTable, type MonitorLogTable, type WriteTx } from '../core/index.js';
 import type { Insertable, Selectable } from 'kysely';
 import { SEVERITIES, type EventRecord, type LogRecord, type Severity } from './records.js';
 
@@ -124,10 +124,13 @@ export class LogStore {
       // the record (no row object in between: at 50,000 logs a second the
       // garbage counts). PostgreSQL keeps multi-row inserts: a round trip per
       // row would cost more there.
-      for (const record of records) {
-        const parameters = logParameters(record, agent);
-        await runReusable(tx, 'monitor_log.insert', () => tx.insertInto('monitor_log').values(logRow(record, agent)), parameters);
-      }
+      await runReusableEach(
+        tx,
+        'monitor_log.insert',
+        records,
+        (record) => tx.insertInto('monitor_log').values(logRow(record, agent)),
+        (record) => logParameters(record, agent),
+      );
       return;
     }
     const rows = records.map((r) => logRow(r, agent));

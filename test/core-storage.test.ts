@@ -16,6 +16,7 @@ import {
   migrations,
   openDatabase,
   recordAudit,
+  runReusableEach,
   verifyAuditLog,
   type AuditEvent,
   type Database,
@@ -117,6 +118,22 @@ describe.each(engines)('storage on $name', (engine) => {
     expect(applied.rows.map((r) => r.name)).toEqual(Object.keys(migrations));
     expect(await count(second, 'audit_log')).toBe(1);
     expect((await verifyAuditLog(second)).ok).toBe(true);
+  });
+
+  it('runs one reusable statement for each of many rows, in order, and refuses parameters that do not line up', async () => {
+    const database = await open(await engine.freshLocation('reusable-each'));
+    const rows = Array.from({ length: 25 }, (_, i) => ({ name: `counter-${String(i).padStart(2, '0')}`, value: i * 10 }));
+    await database.write((tx) =>
+      runReusableEach(tx, 'test.counter.insert', rows, (row) => tx.insertInto('counter').values(row), (row) => [row.name, row.value]),
+    );
+    const stored = await database.db.selectFrom('counter').selectAll().where('name', 'like', 'counter-%').orderBy('name').execute();
+    expect(stored.map((r) => [r.name, Number(r.value)])).toEqual(rows.map((r) => [r.name, r.value]));
+    // Columns swapped against the compiled statement: refused before anything is written.
+    await expect(
+      database.write((tx) => runReusableEach(tx, 'test.counter.swapped', [{ name: 'swapped', value: 1 }], (row) => tx.insertInto('counter').values(row), (row) => [row.value, row.name])),
+    ).rejects.toThrow(/do not line up/);
+    expect(await database.db.selectFrom('counter').select('name').where('name', '=', 'swapped').execute()).toEqual([]);
+    await database.close();
   });
 
   it('rolls a write back completely when the work throws, and stays usable', async () => {

@@ -153,6 +153,8 @@ async function runCommitWork(tx: WriteTx): Promise<void> {
 // executor and its connection queue around every call.
 export interface DirectRunner {
   run(sqlText: string, parameters: readonly unknown[]): void;
+  /** One statement, prepared once, run for each parameter list in turn. */
+  runEach(sqlText: string, parameterLists: Iterable<readonly unknown[]>): void;
   all(sqlText: string, parameters: readonly unknown[]): unknown[];
 }
 const directRunners = new WeakMap<object, DirectRunner>();
@@ -186,6 +188,10 @@ function openSqlite(dataDir: string): Database {
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: statementCache as never }) });
   const runDirect: DirectRunner = {
     run: (sqlText, parameters) => void statementCache.prepare(sqlText).run(parameters as unknown[]),
+    runEach: (sqlText, parameterLists) => {
+      const statement = statementCache.prepare(sqlText);
+      for (const parameters of parameterLists) statement.run(parameters as unknown[]);
+    },
     all: (sqlText, parameters) => statementCache.prepare(sqlText).all(parameters as unknown[]),
   };
 

@@ -34,6 +34,26 @@ export async function runReusable(tx: WriteTx, key: string, build: () => Compila
   else await tx.executeQuery(CompiledQuery.raw(text, [...parameters]));
 }
 
+/**
+ * The same statement for each parameter list (a delivery's rows): compiled
+ * and checked against the first list once, looked up once, run in a loop on
+ * SQLite; one execution each on PostgreSQL.
+ */
+export async function runReusableEach<T>(tx: WriteTx, key: string, items: readonly T[], build: (item: T) => Compilable<unknown>, parametersOf: (item: T) => readonly unknown[]): Promise<void> {
+  if (items.length === 0) return;
+  const first = parametersOf(items[0]!);
+  const text = compiledText(tx, key, () => build(items[0]!), first);
+  const direct = directRunner(tx);
+  if (direct) {
+    const lists: Array<readonly unknown[]> = new Array(items.length);
+    lists[0] = first;
+    for (let i = 1; i < items.length; i++) lists[i] = parametersOf(items[i]!);
+    direct.runEach(text, lists);
+    return;
+  }
+  for (const item of items) await tx.executeQuery(CompiledQuery.raw(text, [...parametersOf(item)]));
+}
+
 /** A reusable query that returns rows (as Kysely would: the driver's rows, untouched). */
 export async function queryReusable<R>(tx: WriteTx, key: string, build: () => Compilable<R>, parameters: readonly unknown[]): Promise<R[]> {
   const text = compiledText(tx, key, build, parameters);

@@ -401,12 +401,13 @@ describe('UDP engines: the batched native socket (Linux, the default) and node d
   it('batched: while JavaScript is blocked the thread keeps reading; what its bounded queue cannot hold is counted as overflow, never lost silently', async () => {
     let reported = 0;
     const { receiver } = await udpReceiver({ engine: 'batched', onOverflow: (dropped) => (reported += dropped) });
-    // Another process sends (this thread is about to be blocked): 4,000 datagrams over about 1.6 s, far more batches than the queue holds.
+    // Another process sends (this thread is about to be blocked): 4,000 datagrams of 8 KB over about 1.6 s, 32 MB, twice what
+    // the thread may hold for JavaScript (16 batches of at most 1 MiB).
     const sender = execFile(process.execPath, [
       '-e',
       `const s = require('dgram').createSocket('udp4');
        let i = 0;
-       const tick = () => { for (let k = 0; k < 10 && i < 4000; k++, i++) s.send('<13>1 - h a - - - held ' + i, ${receiver.port}, '127.0.0.1');
+       const tick = () => { for (let k = 0; k < 10 && i < 4000; k++, i++) s.send('<13>1 - h a - - - held ' + i + ' ' + 'x'.repeat(8000), ${receiver.port}, '127.0.0.1');
          if (i < 4000) setTimeout(tick, 4); else setTimeout(() => s.close(), 200); };
        process.stdout.write('sending\\n');
        tick();`,

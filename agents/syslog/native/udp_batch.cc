@@ -5,13 +5,16 @@
 // per message before any parsing, and while a garbage collection or a busy
 // loop holds the JS thread nobody reads the socket, so the kernel drops
 // datagrams for good. Here a native thread reads with recvmmsg (64 at a
-// call) into memory and hands JavaScript one batch at a time, at most every
-// FLUSH_MICROS or when a batch is full: the per-message cost falls to a copy
-// and an entry, and the socket is read even while JavaScript is busy.
+// call) into memory and hands JavaScript one batch at a time: FLUSH_MICROS
+// after its first datagram, or when it is full. While JavaScript has not
+// taken the last batch yet, the next one keeps growing instead (up to full):
+// a busy JS thread gets fewer, larger batches, not a pile of small ones.
 //
-// Bounded: at most MAX_QUEUED_BATCHES wait for JavaScript; when that many
-// are waiting the thread drops the new batch and counts its messages, which
-// JavaScript then learns with the next batch it gets ("overflow").
+// Bounded: a batch holds at most MAX_BATCH_MESSAGES or MAX_BATCH_BYTES, and
+// at most MAX_QUEUED_BATCHES wait for JavaScript (about 20 MiB in all); when
+// that many are waiting the thread drops the new batch and counts its
+// messages, which JavaScript then learns with the next batch it gets
+// ("overflow").
 //
 // JS API (loaded by agents/syslog/native-udp.ts):
 //   open(host, port, ipv6, receiveBufferBytes) -> { handle, port }
@@ -44,8 +47,8 @@ namespace {
 constexpr size_t SLOTS = 64;                  // datagrams per recvmmsg
 constexpr size_t SLOT_BYTES = 65536;          // the largest UDP payload fits
 constexpr size_t MAX_BATCH_MESSAGES = 4096;
-constexpr size_t MAX_BATCH_BYTES = 4 << 20;
-constexpr size_t MAX_QUEUED_BATCHES = 64;
+constexpr size_t MAX_BATCH_BYTES = 1 << 20;
+constexpr size_t MAX_QUEUED_BATCHES = 16;
 constexpr long FLUSH_MICROS = 2000;
 constexpr int OVERFLOW_RETRY_MS = 10;
 constexpr size_t ENTRY_BYTES = 64;
@@ -64,6 +67,8 @@ struct Receiver {
   std::thread thread;
   napi_threadsafe_function tsfn = nullptr;
   std::atomic<bool> stopping{false};
+  /** Batches handed over that JavaScript has not taken yet. */
+  std::atomic<int> queued{0};
   bool started = false;
   bool closed = false;
   napi_env env = nullptr;
@@ -119,34 +124,20 @@ void run(Receiver* receiver) {
     if (batch->count == 0 && overflow == 0) return;
     batch->overflow = overflow;
     uint32_t count = batch->count;
+    receiver->queued.fetch_add(1);
     napi_status status = napi_call_threadsafe_function(receiver->tsfn, batch, napi_tsfn_nonblocking);
     if (status == napi_ok) {
       overflow = 0;
     } else {
+      receiver->queued.fetch_sub(1);
       overflow += count;  // queue full (JavaScript is behind) or closing
       delete batch;
     }
     batch = new Batch();
   };
 
-  while (!receiver->stopping.load()) {
-    // Wait for the first datagram of a batch without a deadline; then gather
-    // until the batch is full or FLUSH_MICROS have passed since it started.
-    int timeout_ms = overflow > 0 ? OVERFLOW_RETRY_MS : -1;
-    if (batch->count > 0) {
-      long left = FLUSH_MICROS - micros_since(batch_started);
-      if (left <= 0) {
-        hand_off();
-        continue;
-      }
-      timeout_ms = static_cast<int>((left + 999) / 1000);
-    }
-    pollfd fds[2] = {{receiver->fd, POLLIN, 0}, {receiver->wake[0], POLLIN, 0}};
-    int ready = poll(fds, 2, timeout_ms);
-    if (ready < 0 && errno != EINTR) break;
-    if (fds[1].revents != 0) break;
-    if (ready == 0 && batch->count == 0 && overflow > 0) hand_off();  // quiet socket, drops not yet reported
-    if (ready <= 0) continue;
+  // Reads what the socket holds now, in calls of SLOTS datagrams.
+  auto drain = [&]() {
     for (;;) {
       for (size_t i = 0; i < SLOTS; i++) {
         vectors[i] = {scratch.data() + i * SLOT_BYTES, SLOT_BYTES};
@@ -157,26 +148,61 @@ void run(Receiver* receiver) {
         messages[i].msg_hdr.msg_namelen = sizeof addresses[i];
       }
       int received = recvmmsg(receiver->fd, messages, SLOTS, MSG_DONTWAIT, nullptr);
-      if (received <= 0) break;  // EAGAIN: drained (other errors: ICMP noise, try again on the next poll)
+      if (received <= 0) return;  // EAGAIN: drained (other errors: ICMP noise, try again on the next round)
       for (int i = 0; i < received; i++) {
         if (batch->count == 0) clock_gettime(CLOCK_MONOTONIC, &batch_started);
         append(batch, scratch.data() + i * SLOT_BYTES, messages[i].msg_len, addresses[i]);
         if (batch->count >= MAX_BATCH_MESSAGES || batch->data.size() >= MAX_BATCH_BYTES) hand_off();
       }
-      if (static_cast<size_t>(received) < SLOTS) break;
+      if (static_cast<size_t>(received) < SLOTS) return;
     }
-    if (batch->count > 0 && micros_since(batch_started) >= FLUSH_MICROS) hand_off();
+  };
+  // Sleeps up to `ms`, waking early only to stop (the socket is not watched:
+  // datagrams wait in the kernel's buffer and are read together after).
+  auto nap = [&](int ms) {
+    pollfd wake = {receiver->wake[0], POLLIN, 0};
+    return poll(&wake, 1, ms) > 0;  // true: stop
+  };
+
+  while (!receiver->stopping.load()) {
+    // Wait for the first datagram of a batch (or, with drops not yet
+    // reported, at most OVERFLOW_RETRY_MS).
+    pollfd fds[2] = {{receiver->fd, POLLIN, 0}, {receiver->wake[0], POLLIN, 0}};
+    int ready = poll(fds, 2, overflow > 0 ? OVERFLOW_RETRY_MS : -1);
+    if (ready < 0 && errno != EINTR) break;
+    if (fds[1].revents != 0) break;
+    if (ready == 0 && overflow > 0) hand_off();  // quiet socket: report the drops alone
+    if (ready <= 0) continue;
+    // Gather: read now, sleep out the batch's FLUSH_MICROS, read what came
+    // meanwhile, hand over. While JavaScript has not taken the last batch,
+    // keep gathering in 1 ms steps (the batch grows, up to full).
+    drain();
+    bool stop = false;
+    while (batch->count > 0 && !stop) {
+      long left = FLUSH_MICROS - micros_since(batch_started);
+      if (left > 0) {
+        stop = nap(static_cast<int>((left + 999) / 1000));
+      } else if (receiver->queued.load() == 0) {
+        hand_off();
+        break;
+      } else {
+        stop = nap(1);
+      }
+      drain();
+    }
+    if (stop) break;
   }
   hand_off();
   delete batch;
 }
 
-void call_js(napi_env env, napi_value callback, void* /*context*/, void* data) {
+void call_js(napi_env env, napi_value callback, void* context, void* data) {
   auto* batch = static_cast<Batch*>(data);
   if (env == nullptr || callback == nullptr) {
-    delete batch;
+    delete batch;  // torn down (the receiver may be gone): nothing to count
     return;
   }
+  static_cast<Receiver*>(context)->queued.fetch_sub(1);
   napi_value args[4];
   void* ignored;
   auto buffer_of = [&](const std::vector<uint8_t>& bytes, napi_value* out) {
@@ -326,7 +352,7 @@ napi_value Start(napi_env env, napi_callback_info info) {
   }
   napi_value name;
   napi_create_string_utf8(env, "egov-ops syslog udp", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[1], nullptr, name, MAX_QUEUED_BATCHES, 1, nullptr, nullptr, nullptr, call_js, &receiver->tsfn) != napi_ok) {
+  if (napi_create_threadsafe_function(env, argv[1], nullptr, name, MAX_QUEUED_BATCHES, 1, nullptr, nullptr, receiver, call_js, &receiver->tsfn) != napi_ok) {
     napi_throw_error(env, nullptr, "cannot create the batch callback");
     return nullptr;
   }

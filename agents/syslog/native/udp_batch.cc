@@ -11,10 +11,11 @@
 // a busy JS thread gets fewer, larger batches, not a pile of small ones.
 //
 // Bounded: a batch holds at most MAX_BATCH_MESSAGES or MAX_BATCH_BYTES, and
-// at most MAX_QUEUED_BATCHES wait for JavaScript (about 20 MiB in all); when
-// that many are waiting the thread drops the new batch and counts its
-// messages, which JavaScript then learns with the next batch it gets
-// ("overflow").
+// at most MAX_QUEUED_BATCHES wait for JavaScript (about 20 MiB in all). When
+// that many wait, the thread stops reading and the kernel's buffer fills;
+// what the kernel then drops is counted (SO_MEMINFO), as is a full batch
+// that found no room. JavaScript learns the count with the next batch it
+// gets ("overflow").
 //
 // JS API (loaded by agents/syslog/native-udp.ts):
 //   open(host, port, ipv6, receiveBufferBytes) -> { handle, port }
@@ -74,6 +75,19 @@ struct Receiver {
   napi_env env = nullptr;
 };
 
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+constexpr int SK_MEMINFO_DROPS_INDEX = 8;  // linux/sock_diag.h: SK_MEMINFO_DROPS
+
+/** Datagrams the kernel dropped from this socket so far (its buffer full); 0 where it cannot say. */
+uint32_t kernel_drop_count(int fd) {
+  uint32_t info[16] = {0};
+  socklen_t length = sizeof info;
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info, &length) != 0 || length < (SK_MEMINFO_DROPS_INDEX + 1) * sizeof(uint32_t)) return 0;
+  return info[SK_MEMINFO_DROPS_INDEX];
+}
+
 long micros_since(const timespec& start) {
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -114,6 +128,8 @@ void run(Receiver* receiver) {
   mmsghdr messages[SLOTS];
   iovec vectors[SLOTS];
   sockaddr_storage addresses[SLOTS];
+  // What the kernel dropped from this socket (its buffer full), as last read.
+  uint32_t kernel_drops = kernel_drop_count(receiver->fd);
   double overflow = 0;  // messages dropped since the last batch JavaScript got
   auto* batch = new Batch();
   timespec batch_started{};
@@ -136,6 +152,11 @@ void run(Receiver* receiver) {
     batch = new Batch();
   };
 
+  auto count_kernel_drops = [&]() {
+    uint32_t total = kernel_drop_count(receiver->fd);
+    overflow += static_cast<uint32_t>(total - kernel_drops);  // wraps like the kernel's counter
+    kernel_drops = total;
+  };
   // Reads what the socket holds now, in calls of SLOTS datagrams.
   auto drain = [&]() {
     for (;;) {
@@ -171,13 +192,20 @@ void run(Receiver* receiver) {
     int ready = poll(fds, 2, overflow > 0 ? OVERFLOW_RETRY_MS : -1);
     if (ready < 0 && errno != EINTR) break;
     if (fds[1].revents != 0) break;
-    if (ready == 0 && overflow > 0) hand_off();  // quiet socket: report the drops alone
+    if (ready == 0 && overflow > 0 && receiver->queued.load() < static_cast<int>(MAX_QUEUED_BATCHES)) hand_off();  // quiet socket: report the drops alone
     if (ready <= 0) continue;
     // Gather: read now, sleep out the batch's FLUSH_MICROS, read what came
     // meanwhile, hand over. While JavaScript has not taken the last batch,
     // keep gathering in 1 ms steps (the batch grows, up to full).
-    drain();
+    // With every slot of the queue taken, JavaScript is far behind: stop
+    // reading (reading only to drop costs the CPU it needs) and let the
+    // kernel hold, then drop, what comes; SO_MEMINFO counts those.
+    auto full = [&]() { return receiver->queued.load() >= static_cast<int>(MAX_QUEUED_BATCHES); };
     bool stop = false;
+    while (full() && !stop) stop = nap(1);
+    if (stop) break;
+    count_kernel_drops();
+    drain();
     while (batch->count > 0 && !stop) {
       long left = FLUSH_MICROS - micros_since(batch_started);
       if (left > 0) {
@@ -188,8 +216,9 @@ void run(Receiver* receiver) {
       } else {
         stop = nap(1);
       }
-      drain();
+      if (!full()) drain();
     }
+    count_kernel_drops();
     if (stop) break;
   }
   hand_off();

@@ -820,12 +820,18 @@ async function monitorSuite(): Promise<void> {
   const started = performance.now();
   const info = await machine();
   log(`\negov-ops monitoring benchmarks${QUICK ? ' (QUICK sizes)' : ''}`);
+  // A yardstick of the machine's speed at the start and the end: on a shared
+  // two-core VM it moves by a third within an hour, and every figure with it.
+  const yardstick = async () => (await opensslSpeed('ecdsap256', 1).catch(() => undefined))?.sign;
+  const speedBefore = await yardstick();
   const report = await runMonitorBench({ quick: QUICK, log });
+  const speedAfter = await yardstick();
   process.stdout.write('\n' + renderMonitorTables(report) + '\n');
+  process.stdout.write(`\nmachine yardstick, openssl speed ecdsap256 signs/s on one core: ${speedBefore ? fmt(speedBefore) : '-'} at the start, ${speedAfter ? fmt(speedAfter) : '-'} at the end\n`);
   const totalSeconds = (performance.now() - started) / 1000;
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `monitor-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ benchmark: 'monitor', at: new Date().toISOString(), machine: info, seconds: totalSeconds, ...report }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+  writeFileSync(file, JSON.stringify({ benchmark: 'monitor', at: new Date().toISOString(), machine: { ...info, opensslEcdsaSignsPerSecond: { start: speedBefore ?? null, end: speedAfter ?? null } }, seconds: totalSeconds, ...report }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
   process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
   if (Object.values(report).some((part) => typeof part === 'object' && part !== null && 'error' in part)) process.exitCode = 1;
 }

@@ -72,7 +72,6 @@ struct Receiver {
   std::atomic<int> queued{0};
   bool started = false;
   bool closed = false;
-  napi_env env = nullptr;
 };
 
 #ifndef SO_MEMINFO
@@ -347,7 +346,6 @@ napi_value Open(napi_env env, napi_callback_info info) {
 
   auto* receiver = new Receiver();
   receiver->fd = fd;
-  receiver->env = env;
   if (pipe2(receiver->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
     int error = errno;
     stop(receiver);

@@ -230,9 +230,14 @@ async function watch(read: () => number, senderDone: Promise<unknown>, baseline 
   }
 }
 
-function runResult(sent: { sent: number; seconds: number }, handled: number, progress: Progress, cpuSeconds: number | null): UdpRunResult {
-  // The first poll that saw a change was up to 10 ms after the first message: a run has at least one poll interval.
-  const seconds = progress.first !== null && progress.last !== null ? Math.max(0.01, (progress.last - progress.first) / 1000 + 0.01) : NaN;
+/**
+ * `progress` from polls (the first poll that saw a change was up to 10 ms
+ * after the first message: a run has at least one poll interval) or, with
+ * `polled` false, timed where the messages were handled.
+ */
+function runResult(sent: { sent: number; seconds: number }, handled: number, progress: Progress, cpuSeconds: number | null, polled = true): UdpRunResult {
+  const pollSeconds = polled ? 0.01 : 0.001;
+  const seconds = progress.first !== null && progress.last !== null ? Math.max(pollSeconds, (progress.last - progress.first) / 1000 + (polled ? pollSeconds : 0)) : NaN;
   return {
     sent: sent.sent,
     sendSeconds: sent.seconds,
@@ -273,21 +278,8 @@ export async function measureUdpReceiver(options: { messages: number; sink?: Log
     await watch(() => receiver.counters.parsed, sending);
     const cpu = process.cpuUsage(cpuBefore);
     const sent = await sending;
-    const parsed = receiver.counters.parsed;
-    const seconds = handed.first !== null && handed.last !== null ? Math.max(0.001, (handed.last - handed.first) / 1000) : NaN;
     // Our CPU over the whole watch (it includes the quiet tail, where the process idles): an upper bound.
-    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-    return {
-      sent: sent.sent,
-      sendSeconds: sent.seconds,
-      handled: parsed,
-      seconds,
-      rate: parsed / seconds,
-      lossPercent: (100 * (sent.sent - parsed)) / sent.sent,
-      cpuSeconds,
-      perCpuSecond: parsed / cpuSeconds,
-      engine: receiver.engine ?? 'none',
-    };
+    return { ...runResult(sent, receiver.counters.parsed, handed, (cpu.user + cpu.system) / 1e6, false), engine: receiver.engine ?? 'none' };
   } finally {
     await receiver.close();
   }

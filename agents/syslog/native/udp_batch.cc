@@ -281,6 +281,15 @@ napi_value throw_errno(napi_env env, const char* syscall, int error, const std::
   return nullptr;
 }
 
+/** Reads `count` arguments into argv; false (a TypeError thrown, naming `usage`) when fewer came. */
+bool read_args(napi_env env, napi_callback_info info, size_t count, napi_value* argv, const char* usage) {
+  size_t argc = count;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc >= count) return true;
+  napi_throw_type_error(env, nullptr, usage);
+  return false;
+}
+
 Receiver* receiver_of(napi_env env, napi_value value) {
   void* data = nullptr;
   if (napi_get_value_external(env, value, &data) != napi_ok || data == nullptr) {
@@ -291,13 +300,8 @@ Receiver* receiver_of(napi_env env, napi_value value) {
 }
 
 napi_value Open(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 4) {
-    napi_throw_type_error(env, nullptr, "open(host, port, ipv6, receiveBufferBytes)");
-    return nullptr;
-  }
+  if (!read_args(env, info, 4, argv, "open(host, port, ipv6, receiveBufferBytes)")) return nullptr;
   char host[INET6_ADDRSTRLEN + 1] = {0};
   size_t host_length = 0;
   uint32_t port = 0;
@@ -364,13 +368,8 @@ napi_value Open(napi_env env, napi_callback_info info) {
 }
 
 napi_value Start(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 2) {
-    napi_throw_type_error(env, nullptr, "start(handle, onBatch)");
-    return nullptr;
-  }
+  if (!read_args(env, info, 2, argv, "start(handle, onBatch)")) return nullptr;
   Receiver* receiver = receiver_of(env, argv[0]);
   if (receiver == nullptr) return nullptr;
   if (receiver->started || receiver->closed) {
@@ -389,13 +388,8 @@ napi_value Start(napi_env env, napi_callback_info info) {
 }
 
 napi_value Close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 1) {
-    napi_throw_type_error(env, nullptr, "close(handle)");
-    return nullptr;
-  }
+  if (!read_args(env, info, 1, argv, "close(handle)")) return nullptr;
   Receiver* receiver = receiver_of(env, argv[0]);
   if (receiver != nullptr) stop(receiver);
   return nullptr;

@@ -7,8 +7,7 @@
 
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { EgovError, type BackupRetentionConfig, type Config } from '../core/index.js';
-import { parseSchedule, type Schedule } from './schedule.js';
+import { EgovError, parseSchedule, type BackupRetentionConfig, type Config, type Schedule } from '../core/index.js';
 
 export type TargetKind = 'same-city' | 'remote';
 

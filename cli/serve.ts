@@ -6,7 +6,7 @@
 
 import { accessHierarchy, caRoutes, deskPages, raRoutes, serverTlsMaterial, trustedClientCas } from '../ca/index.js';
 import { BackupScheduler, BackupService } from '../backup/index.js';
-import { accessRoutes, createLogger, createServer, EgovError, openSecretBox } from '../core/index.js';
+import { accessRoutes, consolePages, createLogger, createServer, EgovError, openSecretBox } from '../core/index.js';
 import { monitorRoutes, openMonitor, statusPages, type Monitor } from '../monitor/index.js';
 import { metricsOptions } from './monitor.js';
 import type { FastifyInstance } from 'fastify';
@@ -60,6 +60,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     const app = createServer({ logger, tls: { ...tls, ca: await trustedClientCas(authority) }, access });
     await app.register(caRoutes, { authority, crls, ocsp });
     await app.register(accessRoutes, { access });
+    await app.register(consolePages, { access });
     await app.register(raRoutes, { desk, authority, access, accessCa: () => accessHierarchy(authority, suite.config.access.ca) });
     await app.register(deskPages, { desk, authority, access });
     await app.register(monitorRoutes, { monitor });

@@ -11,6 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessControl, SESSION_COOKIE, type PresentedCertificate, type Principal, type Role } from './access/access.js';
 import { EgovError, asEgovError } from './errors.js';
+import { ConsoleRegistry } from './console/frame.js';
 import type { Logger } from './logging.js';
 
 export { ROLES, type Role } from './access/access.js';
@@ -144,6 +145,20 @@ export function createServer(options: ServerOptions): FastifyInstance {
     if (!expected) throw new EgovError('forbidden', 'a form was posted without a session (open the page again and resubmit); API clients send Content-Type: application/json');
     if (sent !== expected) throw new EgovError('forbidden', 'the form was posted without this session\'s CSRF token (expired page or a cross-site request): open the page again and resubmit; API clients send Content-Type: application/json');
   };
+
+  // The console's sections, assets and styles, filled by each module's pages plugin.
+  app.decorate('console', new ConsoleRegistry());
+  if (options.tls) {
+    // The language switch of every page: ?lang=en|zh-CN sets the cookie (and counts for this request).
+    app.addHook('onRequest', async (request, reply) => {
+      if (!request.url.includes('lang=')) return;
+      const lang = (request.query as Record<string, unknown> | undefined)?.lang;
+      if (lang === 'en' || lang === 'zh-CN') {
+        reply.header('set-cookie', `egov_lang=${lang}; Path=/; Secure; SameSite=Lax; Max-Age=31536000`);
+        request.headers.cookie = `${request.headers.cookie ? request.headers.cookie + '; ' : ''}egov_lang=${lang}`;
+      }
+    });
+  }
 
   const declaredRoutes: FastifyInstance['declaredRoutes'] = [];
   app.decorate('declaredRoutes', declaredRoutes);

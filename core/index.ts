@@ -25,6 +25,8 @@ export {
   type ChainBreak,
 } from './audit-log.js';
 export { createLogger, type Logger } from './logging.js';
+export { parseSchedule, type Schedule } from './schedule.js';
+export { JobRunner, singleInstance, type Job, type JobContext, type JobRunnerOptions, type Coordinator, type JobRunRecord } from './jobs.js';
 export { createServer, ROLES, type Role, type RouteRoles, type ServerOptions } from './http.js';
 export { openSecretBox, secretBoxFromKey, type SecretBox } from './secrets.js';
 export {
@@ -44,3 +46,4 @@ export { checkPasswordStrength, MIN_PASSWORD_LENGTH } from './access/passwords.j
 export { accessRoutes, actorOf, principalOf, setSessionCookie, clearSessionCookie, type AccessRoutesOptions } from './access/routes.js';
 export { sessionCookieOf, type TlsOptions } from './http.js';
 export { LANGUAGES, pickLanguage, type Language } from './language.js';
+export * from './console/index.js';

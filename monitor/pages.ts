@@ -12,7 +12,7 @@
 // value from a device or the inventory is escaped.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { asEgovError, EgovError, type Principal } from '../core/index.js';
+import { consolePage, EgovError, pageErrorHandler, sendPage, type Principal } from '../core/index.js';
 import { pickStatusLanguage, statusWords, type StatusLanguage, type StatusWords } from './i18n.js';
 import { LEVELS, ZONES, type LinkView } from './inventory-spec.js';
 import type { StoredEvent, StoredLog } from './log-store.js';
@@ -44,32 +44,19 @@ const esc = (value: unknown): string =>
   String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
 
-const STYLE = `body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
-header{background:#12355b;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:center;flex-wrap:wrap}
-header a{color:#fff;text-decoration:none}header .who{margin-left:auto;font-size:.85rem}
-main{padding:.6rem 1.2rem 2rem;max-width:1400px}h1{font-size:1.4rem;margin:.4rem 0}h2{font-size:1.15rem;margin:1.4rem 0 .4rem}h3{font-size:1rem;margin:.9rem 0 .3rem}
-table{border-collapse:collapse;width:100%;background:#fff;margin:.2rem 0 .6rem}
-th,td{border-bottom:1px solid #dde1e6;padding:.3rem .5rem;text-align:left;font-size:.88rem;vertical-align:top}th{background:#eef1f5;font-weight:600}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}td.msg{white-space:pre-wrap;word-break:break-word;font-family:ui-monospace,monospace;font-size:.82rem}
-.meta{color:#56606b;font-size:.85rem}.empty{background:#fff;border:1px dashed #b8c0c8;padding:.6rem .8rem;color:#3d4650}
-.st{display:inline-block;padding:.05rem .45rem;border-radius:3px;font-size:.85rem;font-weight:600;white-space:nowrap;border:1px solid}
-.st-up{background:#e6f4ea;color:#14632c;border-color:#9ccfa8}.st-down{background:#fde8e8;color:#9b1c1c;border-color:#e0a0a0}
-.st-unreachable{background:#fff1dc;color:#8a4b00;border-color:#e8b872}.st-unknown{background:#eceff2;color:#4a5560;border-color:#c3cad1}
-.counts .st{font-size:1rem;margin-right:.5rem;padding:.2rem .6rem}
+// The status pages' own look; the frame's (header, tables, badges) is the console's.
+const STATUS_STYLE = `.counts .st{font-size:1rem;margin-right:.5rem;padding:.2rem .6rem}
 .sev{display:inline-block;padding:0 .35rem;border-radius:3px;font-size:.8rem;white-space:nowrap}
 .sev-emergency,.sev-alert,.sev-critical{background:#9b1c1c;color:#fff}.sev-error{background:#fde8e8;color:#9b1c1c}
 .sev-warning{background:#fff1dc;color:#8a4b00}.sev-notice{background:#e8eef6;color:#12355b}.sev-info,.sev-debug{background:#eceff2;color:#4a5560}
 .bar{display:inline-block;width:8rem;height:.7rem;background:#eceff2;border:1px solid #c3cad1;vertical-align:middle;margin-right:.4rem}
 .bar>span{display:block;height:100%}.bar .ok{background:#3c9a5f}.bar .warn{background:#e0a030}.bar .hot{background:#c0392b}
-details{background:#fff;border:1px solid #dde1e6;margin:.35rem 0;padding:.2rem .6rem}summary{cursor:pointer;padding:.25rem 0}
-fieldset{background:#fff;border:1px solid #dde1e6;display:flex;gap:.8rem;flex-wrap:wrap;align-items:end}label{display:flex;flex-direction:column;font-size:.85rem}
-input,select,button{font:inherit}dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem;background:#fff;padding:.6rem;margin:.2rem 0}dt{font-weight:600}
-.flash{padding:.6rem .8rem;margin:.6rem 0;border-radius:4px;background:#fde8e8;border:1px solid #e0a0a0}code{background:#eef1f5;padding:0 .25rem}
 .stale{color:#8a4b00;font-size:.8rem}`;
 
 // ---------------------------------------------------------------- page frame
 
 interface PageContext {
+  request: FastifyRequest;
   lang: StatusLanguage;
   t: StatusWords;
   principal: Principal | undefined;
@@ -82,37 +69,21 @@ function context(request: FastifyRequest, monitor: Monitor): PageContext {
   const lang = pickStatusLanguage(request.headers.cookie, request.headers['accept-language']);
   const query = new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '');
   query.delete('lang');
-  return { lang, t: statusWords(lang), principal: request.principal, query, now: (monitor.options.now?.() ?? new Date()).getTime() };
+  return { request, lang, t: statusWords(lang), principal: request.principal, query, now: (monitor.options.now?.() ?? new Date()).getTime() };
 }
 
-function layout(ctx: PageContext, title: string, body: string, options: { refresh?: boolean; flash?: string } = {}): string {
-  const { t, principal } = ctx;
-  const other: StatusLanguage = ctx.lang === 'en' ? 'zh-CN' : 'en';
-  const switchQuery = new URLSearchParams(ctx.query);
-  switchQuery.set('lang', other);
-  const who = principal ? `${t.signedInAs} <b id="who">${esc(principal.name)}</b> · <span id="roles">${esc(principal.activeRoles.join(', ') || '-')}</span>` : '';
-  return `<!doctype html><html lang="${ctx.lang}"><head><meta charset="utf-8">${options.refresh ? `<meta http-equiv="refresh" content="${STATUS_REFRESH_SECONDS}">` : ''}
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)} · egov-ops</title><style>${STYLE}</style></head>
-<body><header><a href="/status"><b>egov-ops · ${esc(t.title)}</b></a><a href="/status" id="nav-status">${esc(t.status)}</a><a href="/status/logs" id="nav-logs">${esc(t.logs)}</a>
-<span class="who">${who} <a href="?${esc(switchQuery.toString())}" id="lang" hreflang="${other}">${other === 'en' ? 'English' : '中文'}</a></span></header>
-<main><h1>${esc(title)}</h1>${options.flash ? `<div class="flash" role="alert">${esc(options.flash)}</div>` : ''}${body}</main></body></html>`;
+/** A status page in the console frame: the overview and the node pages are section `status`, the log search `logs`. */
+function layout(ctx: PageContext, title: string, body: string, options: { refresh?: boolean; flash?: string; section?: string } = {}): string {
+  return consolePage(ctx.request, {
+    title,
+    body,
+    section: options.section ?? 'status',
+    ...(options.refresh ? { refreshSeconds: STATUS_REFRESH_SECONDS } : {}),
+    ...(options.flash ? { flash: { kind: 'error' as const, text: options.flash } } : {}),
+  });
 }
 
-// `meta refresh` is navigation, which CSP does not restrict; nothing else is
-// loaded: no script, no images, inline style only.
-const CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
-function send(reply: FastifyReply, html: string, status = 200) {
-  return reply
-    .status(status)
-    .type('text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('x-frame-options', 'DENY')
-    .header('x-content-type-options', 'nosniff')
-    .header('referrer-policy', 'same-origin')
-    .header('content-security-policy', CSP)
-    .send(html);
-}
+const send = sendPage;
 
 // ---------------------------------------------------------------- formatting
 
@@ -380,24 +351,10 @@ export async function statusPages(app: FastifyInstance, options: StatusPagesOpti
   const { monitor } = options;
   const staleAfterMs = monitor.options.staleAfterMs ?? 5 * 60_000;
 
-  // Language switch on any status page: ?lang=en|zh-CN sets the cookie the desk reads too.
-  app.addHook('onRequest', async (request, reply) => {
-    const lang = (request.query as Record<string, string | undefined> | undefined)?.lang;
-    if (lang === 'en' || lang === 'zh-CN') {
-      reply.header('set-cookie', `egov_lang=${lang}; Path=/; Secure; SameSite=Lax; Max-Age=31536000`);
-      request.headers.cookie = `${request.headers.cookie ? request.headers.cookie + '; ' : ''}egov_lang=${lang}`;
-    }
-  });
-
-  app.setErrorHandler(async (error: Error & { validation?: unknown }, request, reply) => {
-    const egov = error instanceof EgovError ? error : error.validation ? new EgovError('bad-request', error.message) : asEgovError(error);
-    if (egov.httpStatus >= 500) request.log.error({ err: error }, 'status page failed');
-    const ctx = context(request, monitor);
-    const needsPassword = egov.code === 'unauthorized' && egov.details?.signIn;
-    const title = egov.code === 'forbidden' ? ctx.t.forbidden : needsPassword ? ctx.t.signIn : ctx.t.error;
-    const body = needsPassword ? `<p>${esc(ctx.t.passwordNeeded)} <a href="/desk/sign-in" id="sign-in">${esc(ctx.t.signIn)}</a></p>` : `<p><a href="/status">${esc(ctx.t.back)}</a></p>`;
-    return send(reply, layout(ctx, title, body, { flash: egov.message }), egov.httpStatus);
-  });
+  app.console.addSection({ id: 'status', href: '/status', label: { en: 'Network status', 'zh-CN': '网络状态' }, roles: STATUS_PAGE.roles, order: 20 });
+  app.console.addSection({ id: 'logs', href: '/status/logs', label: { en: 'Logs', 'zh-CN': '日志' }, roles: STATUS_PAGE.roles, order: 25 });
+  app.console.addStyle(STATUS_STYLE);
+  app.setErrorHandler(pageErrorHandler('/status'));
 
   app.get('/status', { config: STATUS_PAGE }, async (request, reply) => {
     const ctx = context(request, monitor);
@@ -454,7 +411,7 @@ export async function statusPages(app: FastifyInstance, options: StatusPagesOpti
     reply.header('server-timing', `db;dur=${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(1)}`);
     const logs = found.slice(0, LOG_PAGE);
     const option = (value: string, label: string) => `<option value="${esc(value)}"${(query.severity ?? '') === value ? ' selected' : ''}>${esc(label)}</option>`;
-    const form = `<form method="get" action="/status/logs" id="log-search"><fieldset>
+    const form = `<form method="get" action="/status/logs" id="log-search"><fieldset class="filters">
 <label>${esc(t.node)} <input name="node" id="f-node" value="${esc(query.node)}" maxlength="63"></label>
 <label>${esc(t.severityLabel)} (${esc(t.atOrAbove)}) <select name="severity" id="f-severity">${option('', t.any)}${SEVERITIES.map((s) => option(s, t.severity[s])).join('')}</select></label>
 <label>${esc(t.text)} <input name="q" id="f-q" value="${esc(query.q)}" maxlength="256"></label>
@@ -475,7 +432,7 @@ export async function statusPages(app: FastifyInstance, options: StatusPagesOpti
       pages.push(`<a id="next" href="/status/logs?${esc(older.toString())}">${esc(t.next)} →</a>`);
     }
     const results = logs.length ? logsTable(ctx, logs, 'log-results') + (pages.length ? `<p>${pages.join(' · ')}</p>` : '') : empty(esc(t.noMatchingLogs), 'no-logs') + (pages.length ? `<p>${pages.join(' · ')}</p>` : '');
-    return send(reply, layout(ctx, t.searchLogs, form + results));
+    return send(reply, layout(ctx, t.searchLogs, form + results, { section: 'logs' }));
   });
 
   app.get<{ Params: { name: string } }>('/status/nodes/:name', { config: STATUS_PAGE }, async (request, reply) => {

@@ -284,7 +284,7 @@ describe('GET /status', () => {
     // An officer's role is active only after the password: the page says so, then admits.
     const before = await get(officer, '/status');
     expect(before.status).toBe(401);
-    expect(before.text).toContain('href="/desk/sign-in"');
+    expect(before.text).toContain('href="/sign-in?back=%2Fstatus"');
     expect((await signIn(desk, officer, ADMIN_PASSWORD)).status).toBe(200);
     expect((await get(officer, '/status', { cookie: `egov_session=${officer.cookie}` })).status).toBe(200);
   });

@@ -3,7 +3,7 @@
 // the page they were posted from.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { actorOf, asEgovError, EgovError, principalOf, setSessionCookie, type AccessControl, type Principal } from '../../core/index.js';
+import { actorOf, consolePage, EgovError, ensureSession, esc, flashOf, pageErrorHandler, principalOf, redirectWith, sendPage, type AccessControl, type Flash, type Principal } from '../../core/index.js';
 import type { Authority } from '../authority.js';
 import { parseRequestId, REQUEST_STATES, type RegistrationDesk, type RequestView, type SubmitRequest } from './desk.js';
 import { pickLanguage, words, type Language } from './i18n.js';
@@ -16,20 +16,8 @@ export interface DeskPagesOptions {
   access: AccessControl;
 }
 
-const esc = (value: unknown): string =>
-  String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-const STYLE = `body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
-header{background:#12355b;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:center;flex-wrap:wrap}
-header a{color:#fff;text-decoration:none}header .who{margin-left:auto;font-size:.85rem}
-main{padding:1rem 1.2rem;max-width:1200px}table{border-collapse:collapse;width:100%;background:#fff}
-th,td{border-bottom:1px solid #dde1e6;padding:.35rem .5rem;text-align:left;font-size:.9rem}
-.flash{padding:.6rem .8rem;margin:.6rem 0;border-radius:4px}.flash.error{background:#fde8e8;border:1px solid #e0a0a0}
-.flash.ok{background:#e6f4ea;border:1px solid #9ccfa8}form.inline{display:inline}fieldset{background:#fff;border:1px solid #dde1e6;margin:.6rem 0}
-label{display:block;margin:.3rem 0}input,select,textarea{font:inherit}.state{padding:.1rem .4rem;border-radius:3px;background:#e8eef6}
-dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem;background:#fff;padding:.6rem}dt{font-weight:600}`;
-
 interface PageContext {
+  request: FastifyRequest;
   lang: Language;
   t: ReturnType<typeof words>;
   principal: Principal | undefined;
@@ -38,112 +26,52 @@ interface PageContext {
 
 function context(request: FastifyRequest): PageContext {
   const lang = pickLanguage(request.headers.cookie, request.headers['accept-language']);
-  return { lang, t: words(lang), principal: request.principal, csrf: request.principal?.session?.csrf ?? '' };
+  return { request, lang, t: words(lang), principal: request.principal, csrf: request.principal?.session?.csrf ?? '' };
 }
 
-function layout(ctx: PageContext, title: string, body: string, flash?: { kind: 'error' | 'ok'; text: string }): string {
+/** The desk's pages in the console frame, with the desk's links under the header (as the roles allow). */
+function layout(ctx: PageContext, title: string, body: string, flash?: Flash): string {
   const { t, principal } = ctx;
   const has = (...roles: string[]) => principal?.activeRoles.some((r) => roles.includes(r)) ?? false;
-  const nav = [
-    has('ra-operator', 'ca-admin', 'security-officer', 'auditor') ? `<a href="/desk/requests">${t.queue}</a><a href="/desk/certificates">${t.certificates}</a><a href="/desk/expiring">${t.expiring}</a>` : '',
-    has('ra-operator') ? `<a href="/desk/requests/new?type=person">${t.newPerson}</a><a href="/desk/requests/new?type=device">${t.newDevice}</a><a href="/desk/requests/new?type=software">${t.newSoftware}</a>` : '',
-  ].join('');
-  const who = principal
-    ? `${t.signedInAs} <b id="who">${esc(principal.name)}</b> · ${t.activeRoles}: <span id="roles">${esc(principal.activeRoles.join(', ') || '-')}</span>
-       <form class="inline" method="post" action="/desk/sign-out"><input type="hidden" name="_csrf" value="${esc(ctx.csrf)}"><button>${t.signOut}</button></form>`
-    : '';
-  const switchTo = ctx.lang === 'en' ? `<a href="?lang=zh-CN" id="lang">中文</a>` : `<a href="?lang=en" id="lang">English</a>`;
-  return `<!doctype html><html lang="${ctx.lang}"><head><meta charset="utf-8"><title>${esc(title)} · egov-ops</title><style>${STYLE}</style></head>
-<body><header><a href="/desk"><b>egov-ops · ${t.title}</b></a>${nav}<span class="who">${who} ${switchTo}</span></header>
-<main><h1>${esc(title)}</h1>${flash ? `<div class="flash ${flash.kind}" role="${flash.kind === 'error' ? 'alert' : 'status'}">${esc(flash.text)}</div>` : ''}${body}</main></body></html>`;
+  const subnav = [
+    ...(has('ra-operator', 'ca-admin', 'security-officer', 'auditor')
+      ? [{ href: '/desk/requests', label: t.queue }, { href: '/desk/certificates', label: t.certificates }, { href: '/desk/expiring', label: t.expiring }]
+      : []),
+    ...(has('ra-operator')
+      ? [{ href: '/desk/requests/new?type=person', label: t.newPerson }, { href: '/desk/requests/new?type=device', label: t.newDevice }, { href: '/desk/requests/new?type=software', label: t.newSoftware }]
+      : []),
+  ];
+  return consolePage(ctx.request, { title, body, section: 'desk', subnav, flash });
 }
 
 const hidden = (ctx: PageContext) => `<input type="hidden" name="_csrf" value="${esc(ctx.csrf)}">`;
 const stateLabel = (ctx: PageContext, state: string) => `<span class="state" data-state="${esc(state)}">${esc(ctx.t[`state_${state}` as 'state_submitted'] ?? state)}</span>`;
 
-function flashOf(request: FastifyRequest): { kind: 'error' | 'ok'; text: string } | undefined {
-  const query = request.query as Record<string, string | undefined>;
-  if (query.error) return { kind: 'error', text: query.error.slice(0, 500) };
-  if (query.ok) return { kind: 'ok', text: query.ok.slice(0, 200) };
-  return undefined;
-}
+const send = sendPage;
 
-function send(reply: FastifyReply, html: string, status = 200) {
-  return reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').header('x-frame-options', 'DENY').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'").send(html);
-}
-
-/** Back to `path` with a message; the page shows it. */
-function redirectWith(reply: FastifyReply, path: string, kind: 'error' | 'ok', text: string) {
-  const separator = path.includes('?') ? '&' : '?';
-  return reply.redirect(`${path}${separator}${kind}=${encodeURIComponent(text)}`, 303);
-}
+const DESK_STYLE = `.state{padding:.1rem .4rem;border-radius:3px;background:#e8eef6}`;
 
 const DESK_PAGE = { roles: 'signed-in' as const };
 
 export async function deskPages(app: FastifyInstance, options: DeskPagesOptions): Promise<void> {
-  const { desk, access } = options;
+  const { desk } = options;
 
-  // Language switch on any desk page: ?lang=en|zh-CN sets the cookie.
-  app.addHook('onRequest', async (request, reply) => {
-    const lang = (request.query as Record<string, string | undefined> | undefined)?.lang;
-    if (lang === 'en' || lang === 'zh-CN') {
-      reply.header('set-cookie', `egov_lang=${lang}; Path=/; Secure; SameSite=Lax; Max-Age=31536000`);
-      request.headers.cookie = `${request.headers.cookie ? request.headers.cookie + '; ' : ''}egov_lang=${lang}`;
-    }
-  });
-
-  // Every desk page opens a session (its CSRF token is in the forms). No password: administrator roles wait for /desk/sign-in.
-  const ensureSession = async (request: FastifyRequest, reply: FastifyReply) => {
-    const principal = request.principal;
-    if (!principal || principal.session) return;
-    const grant = await access.signIn(principal, undefined, request.ip);
-    setSessionCookie(reply, grant.cookie);
-    principal.session = { idHash: '', csrf: grant.csrf, expiresAt: grant.expiresAt };
-    principal.activeRoles = grant.activeRoles;
-  };
-
-  app.setErrorHandler(async (error, request, reply) => {
-    const egov = error instanceof EgovError ? error : (error as { validation?: unknown }).validation ? new EgovError('bad-request', (error as Error).message) : asEgovError(error);
-    if (egov.httpStatus >= 500) request.log.error({ err: error }, 'desk request failed');
-    const ctx = context(request);
-    if (request.method === 'POST' && egov.httpStatus < 500 && egov.code !== 'unauthorized' && egov.code !== 'forbidden') {
-      const back = String((request.body as Record<string, unknown> | undefined)?._back ?? request.headers.referer ?? '/desk');
-      const path = back.startsWith('/') ? back : (() => { try { const u = new URL(back); return u.pathname + u.search; } catch { return '/desk'; } })();
-      return redirectWith(reply, path.replace(/[?&](error|ok)=[^&]*/g, ''), 'error', egov.message);
-    }
-    if (egov.code === 'unauthorized' && egov.details?.signIn) return reply.redirect('/desk/sign-in', 303);
-    const title = egov.code === 'forbidden' ? ctx.t.forbidden : ctx.t.error;
-    return send(reply, layout(ctx, title, `<p><a href="/desk">${ctx.t.title}</a></p>`, { kind: 'error', text: egov.message }), egov.httpStatus);
-  });
+  app.console.addSection({ id: 'desk', href: '/desk', label: { en: 'Registration desk', 'zh-CN': '注册服务台' }, roles: ['ra-operator', 'ca-admin', 'security-officer', 'auditor'], order: 10 });
+  app.console.addStyle(DESK_STYLE);
+  app.setErrorHandler(pageErrorHandler('/desk'));
 
   app.get('/desk', { config: DESK_PAGE, preHandler: ensureSession }, async (request, reply) => {
     const ctx = context(request);
     const p = principalOf(request);
     const needsPassword = p.roles.some((r) => !p.activeRoles.includes(r));
     const body = `<dl><dt>${ctx.t.signedInAs}</dt><dd>${esc(p.name)}</dd><dt>${ctx.t.roles}</dt><dd>${esc(p.roles.join(', '))}</dd><dt>${ctx.t.activeRoles}</dt><dd>${esc(p.activeRoles.join(', ') || '-')}</dd></dl>
-      ${needsPassword ? `<p>${ctx.t.passwordNeeded} <a href="/desk/sign-in">${ctx.t.signIn}</a></p>` : ''}
+      ${needsPassword ? `<p>${ctx.t.passwordNeeded} <a href="/sign-in?back=%2Fdesk">${ctx.t.signIn}</a></p>` : ''}
       ${p.activeRoles.some((r) => ['ra-operator', 'ca-admin', 'security-officer', 'auditor'].includes(r)) ? `<p><a href="/desk/requests">${ctx.t.queue}</a></p>` : `<p>${ctx.t.noDeskRole}</p>`}`;
     return send(reply, layout(ctx, ctx.t.title, body, flashOf(request)));
   });
 
-  app.get('/desk/sign-in', { config: DESK_PAGE, preHandler: ensureSession }, async (request, reply) => {
-    const ctx = context(request);
-    const body = `<p>${ctx.t.passwordNeeded}</p><form method="post" action="/desk/sign-in">${hidden(ctx)}<input type="hidden" name="_back" value="/desk/sign-in">
-      <label>${ctx.t.password} <input type="password" name="password" autocomplete="current-password" required></label><button id="sign-in">${ctx.t.signIn}</button></form>`;
-    return send(reply, layout(ctx, ctx.t.signIn, body, flashOf(request)));
-  });
-
-  app.post<{ Body: { password?: string } }>('/desk/sign-in', { config: DESK_PAGE }, async (request, reply) => {
-    const grant = await access.signIn(principalOf(request), request.body.password ?? '', request.ip);
-    setSessionCookie(reply, grant.cookie);
-    return reply.redirect('/desk', 303);
-  });
-
-  app.post('/desk/sign-out', { config: DESK_PAGE }, async (request, reply) => {
-    await access.signOut(principalOf(request));
-    reply.header('set-cookie', 'egov_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0');
-    return send(reply, layout({ ...context(request), principal: undefined }, context(request).t.signOut, '<p>OK</p>'));
-  });
+  // The desk's old sign-in address: the console's sign-in page now.
+  app.get('/desk/sign-in', { config: DESK_PAGE }, async (_request, reply) => reply.redirect('/sign-in?back=%2Fdesk', 303));
 
   // ---------------------------------------------------------------- the queue
 

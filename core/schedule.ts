@@ -4,7 +4,7 @@
 // cron's. Day-of-month and day-of-week follow Vixie cron: when both are
 // restricted, a day matching either runs.
 
-import { EgovError } from '../core/index.js';
+import { EgovError } from './errors.js';
 
 export interface Schedule {
   /** The expression as written. */

@@ -6,7 +6,7 @@
 
 import { accessHierarchy, caRoutes, deskPages, raRoutes, serverTlsMaterial, trustedClientCas } from '../ca/index.js';
 import { BackupScheduler, BackupService } from '../backup/index.js';
-import { accessRoutes, consolePages, createLogger, createServer, EgovError, openSecretBox } from '../core/index.js';
+import { accessRoutes, consolePages, createLogger, createServer, EgovError, JobRunner, openSecretBox } from '../core/index.js';
 import { monitorRoutes, openMonitor, statusPages, type Monitor } from '../monitor/index.js';
 import { metricsOptions } from './monitor.js';
 import type { FastifyInstance } from 'fastify';
@@ -28,6 +28,8 @@ export interface Started {
   /** The mTLS listener, when a non-SM2 hierarchy exists to issue its certificate. */
   secure?: { app: FastifyInstance; address: string };
   monitor: Monitor;
+  /** Scheduled work of every module (started with the server, stopped when it closes). */
+  jobs: JobRunner;
 }
 
 const DAY_MS = 86_400_000;
@@ -37,6 +39,8 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   const host = options.host ?? suite.config.server.host;
   const { authority, crls, ocsp, access, desk } = suite;
 
+  // Modules add their periodic work here; it starts once both listeners are up.
+  const jobs = new JobRunner({ log: (level, line, fields) => logger[level](fields ?? {}, line) });
   const monitor = await openMonitor({
     database: suite.database,
     secrets: openSecretBox(suite.config.dataDir),
@@ -85,6 +89,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   const prune = () => monitor.pruneExpired().catch((error: Error) => logger.error({ err: error }, 'pruning the monitor stores failed'));
   const pruning = setInterval(prune, DAY_MS).unref();
   app.addHook('onClose', async () => {
+    await jobs.stop();
     stopWatching();
     backups.stop();
     clearInterval(pruning);
@@ -97,5 +102,6 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await secure?.app.close();
     throw new EgovError('unavailable', `cannot listen on ${host}:${options.port ?? suite.config.server.port}: ${(error as Error).message}`);
   }
-  return { app, address, monitor, ...(secure ? { secure } : {}) };
+  jobs.start();
+  return { app, address, monitor, jobs, ...(secure ? { secure } : {}) };
 }

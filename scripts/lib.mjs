@@ -62,6 +62,11 @@ const TEST_PEERS = [
   ['snmpd', 'snmpd', () => have('/usr/sbin/snmpd') || have('snmpd')],
   ['snmpget', 'snmp', have],
   ['influxd', 'influxdb', have],
+  ['prometheus-alertmanager', 'prometheus-alertmanager', () => have('/usr/bin/prometheus-alertmanager')],
+  ['oscap', 'openscap-scanner', have],
+  ['ssg-debian', 'ssg-debian', () => existsSync('/usr/share/xml/scap/ssg/content')],
+  ['pdftotext', 'poppler-utils', have],
+  ['fonts-noto-cjk', 'fonts-noto-cjk', () => existsSync('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc')],
 ];
 
 /** Installs the missing Debian packages when root; otherwise says which are missing. `required`: stop when they cannot be had. */

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { principalOf, setSessionCookie, clearSessionCookie } from '../access/routes.js';
 import type { AccessControl } from '../access/access.js';
 import { EgovError } from '../errors.js';
-import { consolePage, csrfField, ensureSession, esc, flashOf, pageErrorHandler, pageLanguage, sendPage } from './frame.js';
+import { consolePage, csrfField, ensureSession, esc, flashOf, pageErrorHandler, pageLanguage, redirectWith, sendPage } from './frame.js';
 import { frameWords } from './i18n.js';
 
 export interface ConsolePagesOptions {
@@ -49,9 +49,16 @@ ${needsPassword ? `<p>${esc(t.passwordNeeded)} <a href="/sign-in">${esc(t.signIn
     '/sign-in',
     { config: SIGNED_IN, schema: { body: Type.Object({ password: Type.Optional(Type.String({ maxLength: 1024 })), back: Type.Optional(Type.String({ maxLength: 2000 })), _csrf: Type.Optional(Type.String()), _back: Type.Optional(Type.String()) }) } },
     async (request, reply) => {
-      const grant = await access.signIn(principalOf(request), request.body.password ?? '', request.ip);
-      setSessionCookie(reply, grant.cookie);
-      return reply.redirect(safeBack(request.body.back), 303);
+      const back = safeBack(request.body.back);
+      try {
+        const grant = await access.signIn(principalOf(request), request.body.password ?? '', request.ip);
+        setSessionCookie(reply, grant.cookie);
+        return reply.redirect(back, 303);
+      } catch (error) {
+        // A wrong password or a lockout: back to the form, which says why (the refusal is audited by access).
+        if (error instanceof EgovError && (error.code === 'unauthorized' || error.code === 'forbidden')) return redirectWith(reply, `/sign-in?back=${encodeURIComponent(back)}`, 'error', error.message);
+        throw error;
+      }
     },
   );
 

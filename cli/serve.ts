@@ -7,7 +7,7 @@
 import { accessHierarchy, caRoutes, deskPages, raRoutes, serverTlsMaterial, trustedClientCas } from '../ca/index.js';
 import { BackupScheduler, BackupService } from '../backup/index.js';
 import { accessRoutes, consolePages, createLogger, createServer, EgovError, JobRunner, openSecretBox } from '../core/index.js';
-import { monitorRoutes, openMonitor, statusPages, type Monitor } from '../monitor/index.js';
+import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, type Monitor } from '../monitor/index.js';
 import { metricsOptions } from './monitor.js';
 import type { FastifyInstance } from 'fastify';
 import type { Suite } from './context.js';
@@ -49,6 +49,9 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     staleAfterMs: suite.config.monitor.staleAfterSeconds * 1000,
     logger,
   });
+  // The embedded store's 5-minute and hourly rollups, from what arrived since the last run (InfluxDB groups by time() itself).
+  const metrics = monitor.metrics;
+  if (metrics instanceof EmbeddedMetricStore) jobs.add({ name: 'metrics.rollup', schedule: { everyMs: 60_000 }, run: ({ signal }) => metrics.rollUp(signal) });
   let secure: Started['secure'];
   let secureUrl: string | undefined;
   const hierarchies = await authority.listHierarchies();
@@ -69,6 +72,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(deskPages, { desk, authority, access });
     await app.register(monitorRoutes, { monitor });
     await app.register(statusPages, { monitor });
+    await app.register(graphApiRoutes, { metrics: monitor.metrics });
     const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
     secure = { app, address };
     secureUrl = address;

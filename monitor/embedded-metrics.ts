@@ -8,9 +8,14 @@
 import type { Database, WriteTx } from '../core/index.js';
 import { runReusable } from '../core/index.js';
 import { MEASUREMENT_TAGS, MEASUREMENTS, type MeasurementName, type MetricPoint } from './records.js';
+import { DEFAULT_ROLLUP_RETENTION_DAYS, FIVE_MINUTES_MS, MetricRollups, mergeStats, ONE_HOUR_MS, statsAt, type FieldStats, type RollupRunResult, type RollupStep } from './rollups.js';
 import {
   bucketMeans,
+  bucketStats,
   byTags,
+  checkSeriesCount,
+  type Bucket,
+  type Downsampled,
   checkMeasurement,
   checkPoints,
   checkSeriesQuery,
@@ -32,6 +37,8 @@ const PG_INSERT_ROWS = 2000;
 
 export interface EmbeddedMetricOptions {
   retentionDays?: number;
+  /** Days the 5-minute and hourly rollups are kept (defaults 400 and 1830; never less than the raw points). */
+  rollupRetentionDays?: Partial<Record<RollupStep, number>>;
   /** Epoch ms; for tests. */
   now?: () => number;
 }
@@ -78,6 +85,8 @@ function fieldAt(measurement: MeasurementName, packed: Uint8Array, field: string
 export class EmbeddedMetricStore implements MetricStore {
   readonly backend = 'embedded' as const;
   readonly retentionDays: number;
+  readonly rollupRetentionDays: Record<RollupStep, number>;
+  readonly rollups: MetricRollups;
   private readonly now: () => number;
   /** cacheKey -> series id; ids never change, so the cache never goes stale. */
   private readonly seriesCache = new Map<string, number>();
@@ -88,6 +97,9 @@ export class EmbeddedMetricStore implements MetricStore {
     options: EmbeddedMetricOptions = {},
   ) {
     this.retentionDays = options.retentionDays ?? DEFAULT_METRIC_RETENTION_DAYS;
+    const keep = (step: RollupStep) => Math.max(this.retentionDays, options.rollupRetentionDays?.[step] ?? DEFAULT_ROLLUP_RETENTION_DAYS[step]);
+    this.rollupRetentionDays = { [FIVE_MINUTES_MS]: keep(FIVE_MINUTES_MS), [ONE_HOUR_MS]: keep(ONE_HOUR_MS) };
+    this.rollups = new MetricRollups(database);
     this.now = options.now ?? Date.now;
   }
 
@@ -233,8 +245,66 @@ export class EmbeddedMetricStore implements MetricStore {
       .map((s) => (stepMs ? { tags: s.tags, points: bucketMeans(s.points, stepMs) } : s));
   }
 
+  async downsample(measurement: MeasurementName, field: string, tags: TagFilter, from: number, to: number, stepMs: number): Promise<Downsampled> {
+    checkMeasurement(measurement);
+    checkSeriesQuery(measurement, field, tags, from, to, stepMs);
+    const matching = (await this.matchingSeries(measurement, tags)).sort(byTags);
+    checkSeriesCount(matching.length, measurement, tags);
+    // The coarsest rollup whose step divides the asked step; raw points otherwise.
+    const rollup: RollupStep | null = stepMs % ONE_HOUR_MS === 0 ? ONE_HOUR_MS : stepMs % FIVE_MINUTES_MS === 0 ? FIVE_MINUTES_MS : null;
+    const series = [];
+    for (const m of matching) {
+      const points = rollup ? await this.fromRollup(m.id, measurement, field, rollup, from, to, stepMs) : bucketStats(await this.rawSeries(m.id, measurement, field, from, to), stepMs);
+      if (points.length) series.push({ tags: m.tags, points });
+    }
+    return { source: rollup === ONE_HOUR_MS ? '1h' : rollup === FIVE_MINUTES_MS ? '5m' : 'raw', series };
+  }
+
+  private async rawSeries(id: number, measurement: MeasurementName, field: string, from: number, to: number): Promise<SeriesPoint[]> {
+    const rows = await this.database.db.selectFrom('monitor_metric_point').select(['time', 'fields']).where('series_id', '=', id).where('time', '>=', from).where('time', '<', to).orderBy('time').execute();
+    const points: SeriesPoint[] = [];
+    for (const row of rows) {
+      const value = fieldAt(measurement, row.fields, field);
+      if (!Number.isNaN(value)) points.push({ time: Number(row.time), value });
+    }
+    return points;
+  }
+
+  /**
+   * Buckets from the rollup rows in range; what lies after the newest rollup
+   * row (points the job has not reached yet) from raw points. The first and
+   * last buckets are whole rollup buckets: a range does not cut one.
+   */
+  private async fromRollup(id: number, measurement: MeasurementName, field: string, rollup: RollupStep, from: number, to: number, stepMs: number): Promise<Bucket[]> {
+    const index = (MEASUREMENTS[measurement].fields as readonly string[]).indexOf(field);
+    const start = Math.floor(from / rollup) * rollup;
+    const rows = await this.database.db.selectFrom('monitor_metric_rollup').select(['time', 'fields']).where('series_id', '=', id).where('step_ms', '=', rollup).where('time', '>=', start).where('time', '<', to).orderBy('time').execute();
+    const buckets = new Map<number, FieldStats>();
+    let covered = start;
+    for (const row of rows) {
+      const time = Number(row.time);
+      covered = time + rollup;
+      const stats = statsAt(row.fields, index);
+      if (!stats) continue;
+      const bucket = Math.floor(time / stepMs) * stepMs;
+      buckets.set(bucket, mergeStats(buckets.get(bucket), stats));
+    }
+    if (covered < to) {
+      for (const point of await this.rawSeries(id, measurement, field, covered, to)) {
+        const bucket = Math.floor(point.time / stepMs) * stepMs;
+        buckets.set(bucket, mergeStats(buckets.get(bucket), { sum: point.value, count: 1, min: point.value, max: point.value }));
+      }
+    }
+    return [...buckets.entries()].sort(([a], [b]) => a - b).map(([time, s]) => ({ time, mean: s.sum / s.count, min: s.min, max: s.max }));
+  }
+
+  /** Rolls up what was written since the last run (the `metrics.rollup` job in serve). */
+  rollUp(signal?: AbortSignal): Promise<RollupRunResult> {
+    return this.rollups.run(signal);
+  }
+
   /** Deletes points older than the retention; a series at a time, off the primary key, so ingest is never held up long. */
-  async prune(now: number = Date.now()): Promise<{ removedPoints: number; cutoff: number }> {
+  async prune(now: number = Date.now()): Promise<{ removedPoints: number; removedRollups: number; cutoff: number }> {
     const cutoff = now - this.retentionDays * DAY_MS;
     const ids = (await this.database.db.selectFrom('monitor_metric_series').select('id').execute()).map((r) => Number(r.id));
     let removedPoints = 0;
@@ -249,7 +319,8 @@ export class EmbeddedMetricStore implements MetricStore {
         return removed;
       });
     }
-    return { removedPoints, cutoff };
+    const removedRollups = await this.rollups.prune(now, this.rollupRetentionDays);
+    return { removedPoints, removedRollups, cutoff };
   }
 
   async close(): Promise<void> {

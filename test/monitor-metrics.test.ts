@@ -161,7 +161,7 @@ describe('retention', () => {
     expect(await store.prune(now)).toEqual({ removedPoints: 2, removedRollups: 0, cutoff: now - 30 * 86_400_000 });
     const left = await store.series('system', 'rttMs', {}, now - 365 * 86_400_000, now + 1);
     expect(left[0]!.points.map((p) => p.value)).toEqual([29, 0]);
-    expect(await store.prune(now)).toEqual({ removedPoints: 0, cutoff: now - 30 * 86_400_000 });
+    expect(await store.prune(now)).toEqual({ removedPoints: 0, removedRollups: 0, cutoff: now - 30 * 86_400_000 });
   });
 
   it('InfluxDB: the database and a default retention policy are made on start, and a restart keeps them', async () => {

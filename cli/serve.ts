@@ -8,6 +8,7 @@ import { accessHierarchy, caRoutes, deskPages, raRoutes, serverTlsMaterial, trus
 import { BackupScheduler, BackupService } from '../backup/index.js';
 import { accessRoutes, consolePages, createLogger, createServer, EgovError, JobRunner, openSecretBox } from '../core/index.js';
 import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, type Monitor } from '../monitor/index.js';
+import { agentDeliverySource, backupSource, caSource, nodeStateSource, SuiteMetrics, SUITE_METRICS_INTERVAL_MS, syslogVolumeSource } from '../dashboards/index.js';
 import { metricsOptions } from './monitor.js';
 import type { FastifyInstance } from 'fastify';
 import type { Suite } from './context.js';
@@ -30,6 +31,8 @@ export interface Started {
   monitor: Monitor;
   /** Scheduled work of every module (started with the server, stopped when it closes). */
   jobs: JobRunner;
+  /** The suite's own figures written every minute (job `dashboards.suite-metrics`); a module adds its source here. */
+  suiteMetrics: SuiteMetrics;
 }
 
 const DAY_MS = 86_400_000;
@@ -85,8 +88,25 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   crls.start();
   const stopWatching = authority.watchStatusChanges();
   // Backups on each target's schedule, retention on its pruneSchedule; failures are recorded by the service.
-  const backups = new BackupScheduler(new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'scheduler' } }), {
+  const backupService = new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'scheduler' } });
+  const backups = new BackupScheduler(backupService, {
     log: (line, fields) => logger.info(fields ?? {}, line),
+  });
+  // Node states, syslog volume, agent deliveries, the CA and backups as metric points, for the Grafana dashboards.
+  const suiteMetrics = new SuiteMetrics(monitor.metrics)
+    .add(nodeStateSource(monitor))
+    .add(syslogVolumeSource(monitor))
+    .add(agentDeliverySource(monitor))
+    .add(caSource(authority))
+    .add(backupSource(backupService));
+  jobs.add({
+    name: 'dashboards.suite-metrics',
+    schedule: { everyMs: SUITE_METRICS_INTERVAL_MS },
+    run: async ({ due }) => {
+      const result = await suiteMetrics.run(due);
+      for (const f of result.failed) logger.warn({ source: f.source }, `suite metrics: ${f.source} failed: ${f.error}`);
+      return result;
+    },
   });
   backups.start();
   // Logs and events past their retention (180 days by default), metrics past theirs: once a day.
@@ -107,5 +127,5 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     throw new EgovError('unavailable', `cannot listen on ${host}:${options.port ?? suite.config.server.port}: ${(error as Error).message}`);
   }
   jobs.start();
-  return { app, address, monitor, jobs, ...(secure ? { secure } : {}) };
+  return { app, address, monitor, jobs, suiteMetrics, ...(secure ? { secure } : {}) };
 }

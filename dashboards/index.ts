@@ -1,0 +1,16 @@
+// dashboards: Grafana dashboards and provisioning generated from code, and
+// the suite-metrics job that writes the suite's own figures (node states,
+// syslog volume, agents, CA, backups, alerts) into the metric store for them.
+export {
+  SuiteMetrics,
+  nodeStateSource,
+  syslogVolumeSource,
+  agentDeliverySource,
+  caSource,
+  backupSource,
+  alertsSource,
+  SUITE_METRICS_INTERVAL_MS,
+  type SuiteMetricSource,
+  type SuiteMetricsRun,
+  type CollectWindow,
+} from './suite-metrics.js';

@@ -7,7 +7,7 @@
 import { accessHierarchy, caRoutes, deskPages, raRoutes, serverTlsMaterial, trustedClientCas } from '../ca/index.js';
 import { BackupScheduler, BackupService } from '../backup/index.js';
 import { accessRoutes, consolePages, createLogger, createServer, EgovError, JobRunner, openSecretBox } from '../core/index.js';
-import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, type Monitor } from '../monitor/index.js';
+import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, topologyPages, type Monitor } from '../monitor/index.js';
 import { agentDeliverySource, backupSource, caSource, nodeStateSource, SuiteMetrics, SUITE_METRICS_INTERVAL_MS, syslogVolumeSource } from '../dashboards/index.js';
 import { metricsOptions } from './monitor.js';
 import type { FastifyInstance } from 'fastify';
@@ -76,6 +76,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(monitorRoutes, { monitor });
     await app.register(statusPages, { monitor });
     await app.register(graphApiRoutes, { metrics: monitor.metrics });
+    await app.register(topologyPages, { monitor });
     const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
     secure = { app, address };
     secureUrl = address;

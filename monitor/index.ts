@@ -71,4 +71,5 @@ export {
 } from './status.js';
 export { Monitor, openMonitor, openMetricStore, type MonitorOptions, type PruneResult } from './monitor.js';
 export { monitorRoutes, agentName, type MonitorRoutesOptions } from './routes.js';
+export { topologyPages, nodeGraphsSection, sparkline, topologySvg, depths, registerGraphAssets, GRAPH_SCRIPTS } from './graph-pages.js';
 export { statusPages, STATUS_PAGE, STATUS_REFRESH_SECONDS, type StatusPagesOptions } from './pages.js';

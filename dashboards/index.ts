@@ -14,3 +14,6 @@ export {
   type SuiteMetricsRun,
   type CollectWindow,
 } from './suite-metrics.js';
+export { InfluxQL, InfluxQLTargetBuilder, influxql, influxqlOver, target, type InfluxQLQuery, type Selection, type Aggregate } from './influxql.js';
+export { buildDashboards, DASHBOARDS, DASHBOARD_LANGUAGES, DEFAULT_DATASOURCE_UID, DATASOURCE_VARIABLE, type DashboardLanguage } from './grafana.js';
+export { exportDashboards, provisioningFiles, checkLanguage, DEFAULT_DASHBOARDS_PATH, type ExportOptions, type ExportResult } from './export.js';

@@ -60,8 +60,8 @@ beforeAll(async () => {
   await writeInternalAgentConfig(desk, tmp, '{ udpPort: 0, host: 127.0.0.1 }');
   agent = await Agent.start(loadAgentConfig(path.join(tmp, 'agent.yaml')), { info: () => undefined, warn: () => undefined });
   // Polls with rates (two polls), the agent's outbox points, and syslog lines of two severities.
-  await until('interface rates', async () => (await monitor.metrics.latest('interface', { node: 'city-server' })).some((p) => p.fields.inBitsPerSec !== undefined));
-  await until('host resources', async () => (await monitor.metrics.latest('host', { node: 'city-server' })).some((p) => p.fields.cpuLoadPct !== undefined && p.fields.memoryUsedPct !== undefined));
+  await until('interface rates', async () => (await monitor.metrics.latest('interface', { node: 'city-server' })).some((p) => p.fields.inBitsPerSec !== undefined), 90_000);
+  await until('host resources', async () => (await monitor.metrics.latest('host', { node: 'city-server' })).some((p) => p.fields.cpuLoadPct !== undefined && p.fields.memoryUsedPct !== undefined), 90_000);
   await until('outbox points', async () => (await monitor.metrics.latest('agent_outbox')).length > 0);
   const port = agent.status().syslogUdpPort!;
   for (const [priority, text] of [['local0.warning', 'dash warning'], ['local0.err', 'dash error'], ['local0.warning', 'dash warning 2']] as const) {

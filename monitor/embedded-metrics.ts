@@ -16,6 +16,7 @@ import {
   checkSeriesCount,
   type Bucket,
   type Downsampled,
+  type DownsampledSeries,
   checkMeasurement,
   checkPoints,
   checkSeriesQuery,
@@ -77,8 +78,12 @@ function unpackFields(measurement: MeasurementName, packed: Uint8Array): Record<
 }
 
 function fieldAt(measurement: MeasurementName, packed: Uint8Array, field: string): number {
-  const index = (MEASUREMENTS[measurement].fields as readonly string[]).indexOf(field);
-  if ((index + 1) * 8 > packed.byteLength) return Number.NaN;
+  return valueAt(packed, (MEASUREMENTS[measurement].fields as readonly string[]).indexOf(field));
+}
+
+/** The float64 at field position `index` of a packed point; NaN when absent. */
+function valueAt(packed: Uint8Array, index: number): number {
+  if (index < 0 || (index + 1) * 8 > packed.byteLength) return Number.NaN;
   return Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).readDoubleLE(index * 8);
 }
 
@@ -245,29 +250,39 @@ export class EmbeddedMetricStore implements MetricStore {
       .map((s) => (stepMs ? { tags: s.tags, points: bucketMeans(s.points, stepMs) } : s));
   }
 
-  async downsample(measurement: MeasurementName, field: string, tags: TagFilter, from: number, to: number, stepMs: number): Promise<Downsampled> {
+  async downsample(measurement: MeasurementName, fieldOrFields: string | readonly string[], tags: TagFilter, from: number, to: number, stepMs: number): Promise<Downsampled> {
     checkMeasurement(measurement);
-    checkSeriesQuery(measurement, field, tags, from, to, stepMs);
+    const fields = typeof fieldOrFields === 'string' ? [fieldOrFields] : [...fieldOrFields];
+    for (const field of fields) checkSeriesQuery(measurement, field, tags, from, to, stepMs);
     const matching = (await this.matchingSeries(measurement, tags)).sort(byTags);
     checkSeriesCount(matching.length, measurement, tags);
+    const indexes = fields.map((f) => (MEASUREMENTS[measurement].fields as readonly string[]).indexOf(f));
     // The coarsest rollup whose step divides the asked step; raw points otherwise.
     const rollup: RollupStep | null = stepMs % ONE_HOUR_MS === 0 ? ONE_HOUR_MS : stepMs % FIVE_MINUTES_MS === 0 ? FIVE_MINUTES_MS : null;
-    const series = [];
+    const series: DownsampledSeries[] = [];
     for (const m of matching) {
-      const points = rollup ? await this.fromRollup(m.id, measurement, field, rollup, from, to, stepMs) : bucketStats(await this.rawSeries(m.id, measurement, field, from, to), stepMs);
-      if (points.length) series.push({ tags: m.tags, points });
+      // One read of the series for every field asked: the rows hold them all.
+      const perField = rollup ? await this.fromRollup(m.id, measurement, indexes, rollup, from, to, stepMs) : await this.fromRaw(m.id, measurement, indexes, from, to, stepMs);
+      perField.forEach((points, k) => {
+        if (points.length) series.push({ tags: m.tags, field: fields[k]!, points });
+      });
     }
     return { source: rollup === ONE_HOUR_MS ? '1h' : rollup === FIVE_MINUTES_MS ? '5m' : 'raw', series };
   }
 
-  private async rawSeries(id: number, measurement: MeasurementName, field: string, from: number, to: number): Promise<SeriesPoint[]> {
-    const rows = await this.database.db.selectFrom('monitor_metric_point').select(['time', 'fields']).where('series_id', '=', id).where('time', '>=', from).where('time', '<', to).orderBy('time').execute();
-    const points: SeriesPoint[] = [];
-    for (const row of rows) {
-      const value = fieldAt(measurement, row.fields, field);
-      if (!Number.isNaN(value)) points.push({ time: Number(row.time), value });
+  private rawRows(id: number, from: number, to: number) {
+    return this.database.db.selectFrom('monitor_metric_point').select(['time', 'fields']).where('series_id', '=', id).where('time', '>=', from).where('time', '<', to).orderBy('time').execute();
+  }
+
+  private async fromRaw(id: number, measurement: MeasurementName, indexes: readonly number[], from: number, to: number, stepMs: number): Promise<Bucket[][]> {
+    const perField: SeriesPoint[][] = indexes.map(() => []);
+    for (const row of await this.rawRows(id, from, to)) {
+      indexes.forEach((index, k) => {
+        const value = valueAt(row.fields, index);
+        if (!Number.isNaN(value)) perField[k]!.push({ time: Number(row.time), value });
+      });
     }
-    return points;
+    return perField.map((points) => bucketStats(points, stepMs));
   }
 
   /**
@@ -275,27 +290,30 @@ export class EmbeddedMetricStore implements MetricStore {
    * row (points the job has not reached yet) from raw points. The first and
    * last buckets are whole rollup buckets: a range does not cut one.
    */
-  private async fromRollup(id: number, measurement: MeasurementName, field: string, rollup: RollupStep, from: number, to: number, stepMs: number): Promise<Bucket[]> {
-    const index = (MEASUREMENTS[measurement].fields as readonly string[]).indexOf(field);
+  private async fromRollup(id: number, measurement: MeasurementName, indexes: readonly number[], rollup: RollupStep, from: number, to: number, stepMs: number): Promise<Bucket[][]> {
     const start = Math.floor(from / rollup) * rollup;
     const rows = await this.database.db.selectFrom('monitor_metric_rollup').select(['time', 'fields']).where('series_id', '=', id).where('step_ms', '=', rollup).where('time', '>=', start).where('time', '<', to).orderBy('time').execute();
-    const buckets = new Map<number, FieldStats>();
+    const buckets = indexes.map(() => new Map<number, FieldStats>());
     let covered = start;
     for (const row of rows) {
       const time = Number(row.time);
       covered = time + rollup;
-      const stats = statsAt(row.fields, index);
-      if (!stats) continue;
       const bucket = Math.floor(time / stepMs) * stepMs;
-      buckets.set(bucket, mergeStats(buckets.get(bucket), stats));
+      indexes.forEach((index, k) => {
+        const stats = statsAt(row.fields, index);
+        if (stats) buckets[k]!.set(bucket, mergeStats(buckets[k]!.get(bucket), stats));
+      });
     }
     if (covered < to) {
-      for (const point of await this.rawSeries(id, measurement, field, covered, to)) {
-        const bucket = Math.floor(point.time / stepMs) * stepMs;
-        buckets.set(bucket, mergeStats(buckets.get(bucket), { sum: point.value, count: 1, min: point.value, max: point.value }));
+      for (const row of await this.rawRows(id, covered, to)) {
+        const bucket = Math.floor(Number(row.time) / stepMs) * stepMs;
+        indexes.forEach((index, k) => {
+          const value = valueAt(row.fields, index);
+          if (!Number.isNaN(value)) buckets[k]!.set(bucket, mergeStats(buckets[k]!.get(bucket), { sum: value, count: 1, min: value, max: value }));
+        });
       }
     }
-    return [...buckets.entries()].sort(([a], [b]) => a - b).map(([time, s]) => ({ time, mean: s.sum / s.count, min: s.min, max: s.max }));
+    return buckets.map((map) => [...map.entries()].sort(([x], [y]) => x - y).map(([time, st]) => ({ time, mean: st.sum / st.count, min: st.min, max: st.max })));
   }
 
   /** Rolls up what was written since the last run (the `metrics.rollup` job in serve). */

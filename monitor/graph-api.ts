@@ -87,13 +87,13 @@ export async function graphSeries(metrics: MetricStore, q: GraphQuery): Promise<
   const from = to - spanMs;
   const answer: GraphAnswer = { measurement: q.measurement, range: q.range, from, to, stepMs, source: 'raw', series: [] };
   const filters = q.keys ? q.keys.values.map((v) => ({ ...q.tags, [q.keys!.tag]: v })) : [q.tags];
-  for (const field of q.fields) {
-    for (const tags of filters) {
-      const result = await metrics.downsample(q.measurement, field, tags, from, to, stepMs);
-      answer.source = result.source;
-      for (const s of result.series) answer.series.push({ field, tags: s.tags, points: s.points.map((p) => [p.time, p.mean, p.min, p.max]) });
-    }
+  const byField: Array<GraphAnswer['series']> = q.fields.map(() => []);
+  for (const tags of filters) {
+    const result = await metrics.downsample(q.measurement, q.fields, tags, from, to, stepMs);
+    answer.source = result.source;
+    for (const s of result.series) byField[q.fields.indexOf(s.field)]!.push({ field: s.field, tags: s.tags, points: s.points.map((p) => [p.time, p.mean, p.min, p.max]) });
   }
+  answer.series = byField.flat();
   return answer;
 }
 

@@ -130,9 +130,9 @@ export async function linkSparklines(monitor: Monitor, links: readonly LinkStatu
     links.map(async (link) => {
       const end = link.measuredAt === 'b' ? link.b : link.a;
       const tags = { node: end.node, ifName: end.interface };
-      const [ins, outs] = await Promise.all(['inBitsPerSec', 'outBitsPerSec'].map((f) => monitor.metrics.downsample('interface', f, tags, from, to, FIVE_MINUTES_MS)));
+      const both = await monitor.metrics.downsample('interface', ['inBitsPerSec', 'outBitsPerSec'], tags, from, to, FIVE_MINUTES_MS);
       const busiest = new Map<number, number>();
-      for (const s of [...(ins?.series ?? []), ...(outs?.series ?? [])]) for (const p of s.points) busiest.set(p.time, Math.max(busiest.get(p.time) ?? 0, (p.mean / link.capacityBps) * 100));
+      for (const s of both.series) for (const p of s.points) busiest.set(p.time, Math.max(busiest.get(p.time) ?? 0, (p.mean / link.capacityBps) * 100));
       const values = [...busiest.entries()].sort(([a], [b]) => a - b).map(([time, pct]) => ({ time, pct }));
       const svg = sparkline(values, from, to, label);
       if (svg) out.set(link.id, svg);

@@ -39,13 +39,13 @@ export interface MetricStore {
    */
   series(measurement: MeasurementName, field: string, tags: TagFilter, from: number, to: number, stepMs?: number): Promise<Series[]>;
   /**
-   * One field over [from, to) per series in buckets of `stepMs` (aligned to
+   * One or more fields over [from, to) per series in buckets of `stepMs` (aligned to
    * the epoch, stamped with their start, empty ones left out), each with its
    * mean, min and max: what graphs draw. The embedded store reads its
    * 5-minute or hourly rollups when the step is a multiple of theirs;
    * InfluxDB groups by time(). At most MAX_DOWNSAMPLE_SERIES series match.
    */
-  downsample(measurement: MeasurementName, field: string, tags: TagFilter, from: number, to: number, stepMs: number): Promise<Downsampled>;
+  downsample(measurement: MeasurementName, fields: string | readonly string[], tags: TagFilter, from: number, to: number, stepMs: number): Promise<Downsampled>;
   close(): Promise<void>;
 }
 
@@ -59,12 +59,14 @@ export interface Bucket {
 
 export interface DownsampledSeries {
   tags: Record<string, string>;
+  field: string;
   points: Bucket[];
 }
 
 export interface Downsampled {
   /** Where the buckets came from: raw points, or the embedded store's rollups (InfluxDB: always raw, grouped by time()). */
   source: 'raw' | '5m' | '1h';
+  /** Per series (ordered by tags), each field asked for in the order asked; empty ones left out. */
   series: DownsampledSeries[];
 }
 

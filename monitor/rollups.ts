@@ -24,7 +24,7 @@ export type RollupStep = (typeof ROLLUP_STEPS)[number];
 export const DEFAULT_ROLLUP_RETENTION_DAYS: Record<RollupStep, number> = { [FIVE_MINUTES_MS]: 400, [ONE_HOUR_MS]: 1830 };
 
 /** Raw rows read per batch of the job; a run goes on until it has caught up (or is aborted). */
-const BATCH_ROWS = 100_000;
+const BATCH_ROWS = 500_000;
 /**
  * PostgreSQL hands out seq values at insert, not at commit: a transaction
  * that commits after a later one may carry lower numbers. Each run looks

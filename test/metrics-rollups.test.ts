@@ -65,6 +65,12 @@ describe.each(backends)('downsampling: $name', (backend) => {
         expect(bucket.mean).toBeCloseTo(k * per + (per - 1) / 2, 9);
       });
     }
+    // Several fields in one read: the same buckets as one field at a time.
+    for (const stepMs of [2 * MINUTE, 15 * MINUTE]) {
+      const both = await store.downsample('interface', ['inBitsPerSec', 'outBitsPerSec'], tags, T0, T0 + 2 * ONE_HOUR_MS, stepMs);
+      expect(both.series.map((s) => s.field)).toEqual(['inBitsPerSec', 'outBitsPerSec']);
+      expect(both.series[1]!.points).toEqual((await store.downsample('interface', 'outBitsPerSec', tags, T0, T0 + 2 * ONE_HOUR_MS, stepMs)).series[0]!.points);
+    }
     if (store instanceof EmbeddedMetricStore) {
       expect((await store.downsample('interface', 'inBitsPerSec', tags, T0, T0 + ONE_HOUR_MS, 2 * MINUTE)).source).toBe('raw');
       expect((await store.downsample('interface', 'inBitsPerSec', tags, T0, T0 + ONE_HOUR_MS, 15 * MINUTE)).source).toBe('5m');

@@ -193,6 +193,7 @@ export class Agent {
   private tcp?: TcpSyslogReceiver;
   private tls?: TlsSyslogReceiver;
   private refresh?: NodeJS.Timeout;
+  private outboxReport?: NodeJS.Timeout;
   private targets: WireTarget[] = [];
   private nodeByAddress = new Map<string, string>();
 
@@ -240,6 +241,12 @@ export class Agent {
     this.poller.start();
     this.refresh = setInterval(() => void this.refreshTargets().catch((error: Error) => this.log.warn(`device list not refreshed: ${error.message}`)), config.targetsRefreshSeconds * 1000);
     this.refresh.unref();
+    // The outbox's depth and drops travel like any sample (measurement agent_outbox), once a poll interval, for the agent-health dashboard.
+    this.outboxReport = setInterval(() => {
+      const { items, bytes, maxBytes, droppedMetrics, refused } = this.outbox.stats;
+      enqueue('metric', { measurement: 'agent_outbox', tags: { agent: config.name }, fields: { items, bytes, maxBytes, droppedMetrics, refused }, time: Date.now() });
+    }, config.pollIntervalSeconds * 1000);
+    this.outboxReport.unref();
     // Refusals go to the log with their reason, at most ten a minute per receiver (then a summary).
     const trapRejects = this.rejectionLog(() => `SNMP traps UDP ${this.traps?.port ?? config.traps.port}`);
     const trapLogger = { warn: (fields: Record<string, unknown>, message: string) => trapRejects.line(String(fields.reason ?? 'error'), message), info: (_fields: Record<string, unknown>, message: string) => this.log.info(message) };
@@ -313,6 +320,7 @@ export class Agent {
 
   async stop(): Promise<void> {
     if (this.refresh) clearInterval(this.refresh);
+    if (this.outboxReport) clearInterval(this.outboxReport);
     await this.poller.stop();
     await this.traps?.close();
     await this.udp?.close();

@@ -14,6 +14,7 @@
 // Suites: EGOV_BENCH_SUITE=ca|desk|monitor|backup|all (default all), or --ca / --desk / --monitor / --backup.
 // The desk suite (issue 3, bench/desk.ts): EGOV_BENCH_DESK_RECORDS (default 100,000).
 // The monitor suite (issue 4, bench/monitor.ts): SNMP walk and poller, syslog, metrics.
+// The dashboards suite (issue 13, bench/dashboards.ts): EGOV_BENCH_DASH_DEVICES, _INTERFACES, _DAYS (default 100 x 20 x 7).
 // The backup suite (issue 5 section 6, bench/backup.ts): EGOV_BENCH_BACKUP_MB
 // (default 2048, 100 with EGOV_BENCH_QUICK=1), EGOV_BENCH_BACKUP_DATA=DIR to
 // use an existing data set (it is changed by the incremental step).
@@ -28,6 +29,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Authority, CrlService, OcspResponder, fixedPassphrase, newSerial, toPem, type Actor } from '../ca/index.js';
 import { openDatabase, verifyAuditLog, type Database } from '../core/index.js';
 import { renderBackupTable, runBackupBench } from './backup.js';
+import { renderDashboardsTable, runDashboardsBench } from './dashboards.js';
 import { runDeskBench } from './desk.js';
 import { renderMonitorTables, runMonitorBench } from './monitor.js';
 import { httpsRequest, makeClient, signInClient, startServe, type Client, type Server } from './serve.js';
@@ -811,7 +813,7 @@ function renderTable(rows: Figure[]): string {
 
 // ------------------------------------------------------------ suites
 
-const SUITES = ['ca', 'desk', 'monitor', 'backup'] as const;
+const SUITES = ['ca', 'desk', 'monitor', 'backup', 'dashboards'] as const;
 const SUITE = SUITES.find((s) => process.argv.includes(`--${s}`)) ?? process.env.EGOV_BENCH_SUITE ?? 'all';
 if (![...SUITES, 'all'].includes(SUITE)) throw new Error(`EGOV_BENCH_SUITE must be ${SUITES.join(', ')} or all, got "${SUITE}"`);
 
@@ -888,11 +890,33 @@ async function backupSuite(): Promise<void> {
   }
 }
 
+/** Issue 13: the graphs' 7-day query on both stores and the device-detail page in chromium (bench/dashboards.ts). */
+async function dashboardsSuite(): Promise<void> {
+  const started = performance.now();
+  const info = await machine();
+  const options = { devices: num('EGOV_BENCH_DASH_DEVICES', 100, 20), interfaces: num('EGOV_BENCH_DASH_INTERFACES', 20, 20), days: num('EGOV_BENCH_DASH_DAYS', 7, 7), log };
+  log(`\negov-ops dashboards benchmarks${QUICK ? ' (QUICK sizes)' : ''}`);
+  try {
+    const report = await runDashboardsBench(options);
+    process.stdout.write('\n' + renderDashboardsTable(report) + '\n');
+    const totalSeconds = (performance.now() - started) / 1000;
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = path.join(RESULTS_DIR, `dashboards-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ benchmark: 'dashboards', at: new Date().toISOString(), machine: info, seconds: totalSeconds, ...report }, null, 2) + '\n');
+    process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+    if ('error' in report.influx || 'error' in report.page) process.exitCode = 1;
+  } catch (error) {
+    log(`dashboards benchmarks failed: ${(error as Error).stack ?? error}`);
+    process.exitCode = 1;
+  }
+}
+
 (async () => {
   if (SUITE === 'ca' || SUITE === 'all') await main();
   if (SUITE === 'desk' || SUITE === 'all') await deskSuite();
   if (SUITE === 'monitor' || SUITE === 'all') await monitorSuite();
   if (SUITE === 'backup' || SUITE === 'all') await backupSuite();
+  if (SUITE === 'dashboards' || SUITE === 'all') await dashboardsSuite();
 })()
   .catch((error) => {
     log(`benchmark crashed: ${(error as Error).stack ?? error}`);

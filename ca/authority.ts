@@ -520,6 +520,20 @@ export class Authority {
     return (await q.execute()).map(toRecord);
   }
 
+  /** Per hierarchy: issued and revoked in [since, until), valid ones expiring before `expiringBefore`, valid in all (the dashboards' CA figures). */
+  async certificateCounts(window: { since: string; until: string; expiringBefore: string }): Promise<Array<{ ca: string; issued: number; revoked: number; expiringSoon: number; valid: number }>> {
+    const db = this.database.db;
+    const count = async (build: (q: ReturnType<typeof db.selectFrom<'certificate'>>) => ReturnType<typeof db.selectFrom<'certificate'>>) =>
+      new Map((await build(db.selectFrom('certificate')).select((eb) => ['ca_name', eb.fn.countAll<number | string>().as('n')]).groupBy('ca_name').execute()).map((r) => [r.ca_name, Number(r.n)]));
+    const [issued, revoked, expiring, valid] = await Promise.all([
+      count((q) => q.where('issued_at', '>=', window.since).where('issued_at', '<', window.until)),
+      count((q) => q.where('revoked_at', '>=', window.since).where('revoked_at', '<', window.until)),
+      count((q) => q.where('status', '=', 'good').where('not_after', '>=', window.until).where('not_after', '<', window.expiringBefore)),
+      count((q) => q.where('status', '=', 'good').where('not_after', '>=', window.until)),
+    ]);
+    return (await this.listHierarchies()).map((h) => ({ ca: h.name, issued: issued.get(h.name) ?? 0, revoked: revoked.get(h.name) ?? 0, expiringSoon: expiring.get(h.name) ?? 0, valid: valid.get(h.name) ?? 0 }));
+  }
+
   // ------------------------------------------------------------ revocation
 
   /** `reason` is an RFC 5280 name (keyCompromise, certificateHold, ...); a bad one is refused and audited like any other. */

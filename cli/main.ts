@@ -22,6 +22,7 @@ const GROUPS: Array<{ words: readonly string[]; load: () => Promise<Register> }>
   { words: ['node', 'link', 'logs', 'status'], load: async () => (await import('./monitor.js')).registerMonitorCommands },
   { words: ['agent'], load: async () => (await import('./agent.js')).registerAgentCommand },
   { words: ['snmp'], load: async () => (await import('./snmp.js')).registerSnmpCommands },
+  { words: ['dashboards'], load: async () => (await import('./dashboards.js')).registerDashboardsCommands },
 ];
 
 /** Global options that take a value: their value is not the command word. */

@@ -7,7 +7,8 @@
 import { accessHierarchy, caRoutes, deskPages, raRoutes, serverTlsMaterial, trustedClientCas } from '../ca/index.js';
 import { BackupScheduler, BackupService } from '../backup/index.js';
 import { accessRoutes, consolePages, createLogger, createServer, EgovError, JobRunner, openSecretBox } from '../core/index.js';
-import { monitorRoutes, openMonitor, statusPages, type Monitor } from '../monitor/index.js';
+import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, topologyPages, type Monitor } from '../monitor/index.js';
+import { agentDeliverySource, backupSource, caSource, nodeStateSource, SuiteMetrics, SUITE_METRICS_INTERVAL_MS, syslogVolumeSource } from '../dashboards/index.js';
 import { metricsOptions } from './monitor.js';
 import type { FastifyInstance } from 'fastify';
 import type { Suite } from './context.js';
@@ -30,6 +31,8 @@ export interface Started {
   monitor: Monitor;
   /** Scheduled work of every module (started with the server, stopped when it closes). */
   jobs: JobRunner;
+  /** The suite's own figures written every minute (job `dashboards.suite-metrics`); a module adds its source here. */
+  suiteMetrics: SuiteMetrics;
 }
 
 const DAY_MS = 86_400_000;
@@ -49,6 +52,9 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     staleAfterMs: suite.config.monitor.staleAfterSeconds * 1000,
     logger,
   });
+  // The embedded store's 5-minute and hourly rollups, from what arrived since the last run (InfluxDB groups by time() itself).
+  const metrics = monitor.metrics;
+  if (metrics instanceof EmbeddedMetricStore) jobs.add({ name: 'metrics.rollup', schedule: { everyMs: 60_000 }, run: ({ signal }) => metrics.rollUp(signal) });
   let secure: Started['secure'];
   let secureUrl: string | undefined;
   const hierarchies = await authority.listHierarchies();
@@ -69,6 +75,8 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(deskPages, { desk, authority, access });
     await app.register(monitorRoutes, { monitor });
     await app.register(statusPages, { monitor });
+    await app.register(graphApiRoutes, { metrics: monitor.metrics });
+    await app.register(topologyPages, { monitor });
     const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
     secure = { app, address };
     secureUrl = address;
@@ -81,8 +89,25 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   crls.start();
   const stopWatching = authority.watchStatusChanges();
   // Backups on each target's schedule, retention on its pruneSchedule; failures are recorded by the service.
-  const backups = new BackupScheduler(new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'scheduler' } }), {
+  const backupService = new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'scheduler' } });
+  const backups = new BackupScheduler(backupService, {
     log: (line, fields) => logger.info(fields ?? {}, line),
+  });
+  // Node states, syslog volume, agent deliveries, the CA and backups as metric points, for the Grafana dashboards.
+  const suiteMetrics = new SuiteMetrics(monitor.metrics)
+    .add(nodeStateSource(monitor))
+    .add(syslogVolumeSource(monitor))
+    .add(agentDeliverySource(monitor))
+    .add(caSource(authority))
+    .add(backupSource(backupService));
+  jobs.add({
+    name: 'dashboards.suite-metrics',
+    schedule: { everyMs: SUITE_METRICS_INTERVAL_MS },
+    run: async ({ due }) => {
+      const result = await suiteMetrics.run(due);
+      for (const f of result.failed) logger.warn({ source: f.source }, `suite metrics: ${f.source} failed: ${f.error}`);
+      return result;
+    },
   });
   backups.start();
   // Logs and events past their retention (180 days by default), metrics past theirs: once a day.
@@ -103,5 +128,5 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     throw new EgovError('unavailable', `cannot listen on ${host}:${options.port ?? suite.config.server.port}: ${(error as Error).message}`);
   }
   jobs.start();
-  return { app, address, monitor, jobs, ...(secure ? { secure } : {}) };
+  return { app, address, monitor, jobs, suiteMetrics, ...(secure ? { secure } : {}) };
 }

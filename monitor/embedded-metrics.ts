@@ -8,9 +8,15 @@
 import type { Database, WriteTx } from '../core/index.js';
 import { runReusable } from '../core/index.js';
 import { MEASUREMENT_TAGS, MEASUREMENTS, type MeasurementName, type MetricPoint } from './records.js';
+import { DEFAULT_ROLLUP_RETENTION_DAYS, FIVE_MINUTES_MS, MetricRollups, mergeStats, ONE_HOUR_MS, statsAt, type FieldStats, type RollupRunResult, type RollupStep } from './rollups.js';
 import {
   bucketMeans,
+  bucketStats,
   byTags,
+  checkSeriesCount,
+  type Bucket,
+  type Downsampled,
+  type DownsampledSeries,
   checkMeasurement,
   checkPoints,
   checkSeriesQuery,
@@ -32,6 +38,8 @@ const PG_INSERT_ROWS = 2000;
 
 export interface EmbeddedMetricOptions {
   retentionDays?: number;
+  /** Days the 5-minute and hourly rollups are kept (defaults 400 and 1830; never less than the raw points). */
+  rollupRetentionDays?: Partial<Record<RollupStep, number>>;
   /** Epoch ms; for tests. */
   now?: () => number;
 }
@@ -70,14 +78,20 @@ function unpackFields(measurement: MeasurementName, packed: Uint8Array): Record<
 }
 
 function fieldAt(measurement: MeasurementName, packed: Uint8Array, field: string): number {
-  const index = (MEASUREMENTS[measurement].fields as readonly string[]).indexOf(field);
-  if ((index + 1) * 8 > packed.byteLength) return Number.NaN;
+  return valueAt(packed, (MEASUREMENTS[measurement].fields as readonly string[]).indexOf(field));
+}
+
+/** The float64 at field position `index` of a packed point; NaN when absent. */
+function valueAt(packed: Uint8Array, index: number): number {
+  if (index < 0 || (index + 1) * 8 > packed.byteLength) return Number.NaN;
   return Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).readDoubleLE(index * 8);
 }
 
 export class EmbeddedMetricStore implements MetricStore {
   readonly backend = 'embedded' as const;
   readonly retentionDays: number;
+  readonly rollupRetentionDays: Record<RollupStep, number>;
+  readonly rollups: MetricRollups;
   private readonly now: () => number;
   /** cacheKey -> series id; ids never change, so the cache never goes stale. */
   private readonly seriesCache = new Map<string, number>();
@@ -88,6 +102,9 @@ export class EmbeddedMetricStore implements MetricStore {
     options: EmbeddedMetricOptions = {},
   ) {
     this.retentionDays = options.retentionDays ?? DEFAULT_METRIC_RETENTION_DAYS;
+    const keep = (step: RollupStep) => Math.max(this.retentionDays, options.rollupRetentionDays?.[step] ?? DEFAULT_ROLLUP_RETENTION_DAYS[step]);
+    this.rollupRetentionDays = { [FIVE_MINUTES_MS]: keep(FIVE_MINUTES_MS), [ONE_HOUR_MS]: keep(ONE_HOUR_MS) };
+    this.rollups = new MetricRollups(database);
     this.now = options.now ?? Date.now;
   }
 
@@ -233,8 +250,79 @@ export class EmbeddedMetricStore implements MetricStore {
       .map((s) => (stepMs ? { tags: s.tags, points: bucketMeans(s.points, stepMs) } : s));
   }
 
+  async downsample(measurement: MeasurementName, fieldOrFields: string | readonly string[], tags: TagFilter, from: number, to: number, stepMs: number): Promise<Downsampled> {
+    checkMeasurement(measurement);
+    const fields = typeof fieldOrFields === 'string' ? [fieldOrFields] : [...fieldOrFields];
+    for (const field of fields) checkSeriesQuery(measurement, field, tags, from, to, stepMs);
+    const matching = (await this.matchingSeries(measurement, tags)).sort(byTags);
+    checkSeriesCount(matching.length, measurement, tags);
+    const indexes = fields.map((f) => (MEASUREMENTS[measurement].fields as readonly string[]).indexOf(f));
+    // The coarsest rollup whose step divides the asked step; raw points otherwise.
+    const rollup: RollupStep | null = stepMs % ONE_HOUR_MS === 0 ? ONE_HOUR_MS : stepMs % FIVE_MINUTES_MS === 0 ? FIVE_MINUTES_MS : null;
+    const series: DownsampledSeries[] = [];
+    for (const m of matching) {
+      // One read of the series for every field asked: the rows hold them all.
+      const perField = rollup ? await this.fromRollup(m.id, measurement, indexes, rollup, from, to, stepMs) : await this.fromRaw(m.id, measurement, indexes, from, to, stepMs);
+      perField.forEach((points, k) => {
+        if (points.length) series.push({ tags: m.tags, field: fields[k]!, points });
+      });
+    }
+    return { source: rollup === ONE_HOUR_MS ? '1h' : rollup === FIVE_MINUTES_MS ? '5m' : 'raw', series };
+  }
+
+  private rawRows(id: number, from: number, to: number) {
+    return this.database.db.selectFrom('monitor_metric_point').select(['time', 'fields']).where('series_id', '=', id).where('time', '>=', from).where('time', '<', to).orderBy('time').execute();
+  }
+
+  private async fromRaw(id: number, measurement: MeasurementName, indexes: readonly number[], from: number, to: number, stepMs: number): Promise<Bucket[][]> {
+    const perField: SeriesPoint[][] = indexes.map(() => []);
+    for (const row of await this.rawRows(id, from, to)) {
+      indexes.forEach((index, k) => {
+        const value = valueAt(row.fields, index);
+        if (!Number.isNaN(value)) perField[k]!.push({ time: Number(row.time), value });
+      });
+    }
+    return perField.map((points) => bucketStats(points, stepMs));
+  }
+
+  /**
+   * Buckets from the rollup rows in range; what lies after the newest rollup
+   * row (points the job has not reached yet) from raw points. The first and
+   * last buckets are whole rollup buckets: a range does not cut one.
+   */
+  private async fromRollup(id: number, measurement: MeasurementName, indexes: readonly number[], rollup: RollupStep, from: number, to: number, stepMs: number): Promise<Bucket[][]> {
+    const start = Math.floor(from / rollup) * rollup;
+    const rows = await this.database.db.selectFrom('monitor_metric_rollup').select(['time', 'fields']).where('series_id', '=', id).where('step_ms', '=', rollup).where('time', '>=', start).where('time', '<', to).orderBy('time').execute();
+    const buckets = indexes.map(() => new Map<number, FieldStats>());
+    let covered = start;
+    for (const row of rows) {
+      const time = Number(row.time);
+      covered = time + rollup;
+      const bucket = Math.floor(time / stepMs) * stepMs;
+      indexes.forEach((index, k) => {
+        const stats = statsAt(row.fields, index);
+        if (stats) buckets[k]!.set(bucket, mergeStats(buckets[k]!.get(bucket), stats));
+      });
+    }
+    if (covered < to) {
+      for (const row of await this.rawRows(id, covered, to)) {
+        const bucket = Math.floor(Number(row.time) / stepMs) * stepMs;
+        indexes.forEach((index, k) => {
+          const value = valueAt(row.fields, index);
+          if (!Number.isNaN(value)) buckets[k]!.set(bucket, mergeStats(buckets[k]!.get(bucket), { sum: value, count: 1, min: value, max: value }));
+        });
+      }
+    }
+    return buckets.map((map) => [...map.entries()].sort(([x], [y]) => x - y).map(([time, st]) => ({ time, mean: st.sum / st.count, min: st.min, max: st.max })));
+  }
+
+  /** Rolls up what was written since the last run (the `metrics.rollup` job in serve). */
+  rollUp(signal?: AbortSignal): Promise<RollupRunResult> {
+    return this.rollups.run(signal);
+  }
+
   /** Deletes points older than the retention; a series at a time, off the primary key, so ingest is never held up long. */
-  async prune(now: number = Date.now()): Promise<{ removedPoints: number; cutoff: number }> {
+  async prune(now: number = Date.now()): Promise<{ removedPoints: number; removedRollups: number; cutoff: number }> {
     const cutoff = now - this.retentionDays * DAY_MS;
     const ids = (await this.database.db.selectFrom('monitor_metric_series').select('id').execute()).map((r) => Number(r.id));
     let removedPoints = 0;
@@ -249,7 +337,8 @@ export class EmbeddedMetricStore implements MetricStore {
         return removed;
       });
     }
-    return { removedPoints, cutoff };
+    const removedRollups = await this.rollups.prune(now, this.rollupRetentionDays);
+    return { removedPoints, removedRollups, cutoff };
   }
 
   async close(): Promise<void> {

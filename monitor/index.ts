@@ -36,6 +36,11 @@ export {
   DEFAULT_METRIC_RETENTION_DAYS,
   MAX_INFLUX_BATCH,
   bucketMeans,
+  bucketStats,
+  MAX_DOWNSAMPLE_SERIES,
+  type Bucket,
+  type Downsampled,
+  type DownsampledSeries,
   type MetricStore,
   type MetricsOptions,
   type InfluxOptions,
@@ -46,6 +51,8 @@ export {
 } from './metric-store.js';
 export { EmbeddedMetricStore, type EmbeddedMetricOptions, type PreparedPoints } from './embedded-metrics.js';
 export { InfluxMetricStore } from './influx-metrics.js';
+export { MetricRollups, FIVE_MINUTES_MS, ONE_HOUR_MS, ROLLUP_STEPS, DEFAULT_ROLLUP_RETENTION_DAYS, type RollupStep, type RollupRunResult } from './rollups.js';
+export { graphApiRoutes, graphSeries, parseGraphQuery, GRAPH_RANGES, GRAPH_RANGE_NAMES, MAX_GRAPH_FIELDS, type GraphRange, type GraphQuery, type GraphAnswer } from './graph-api.js';
 export { LogStore, EventStore, DEFAULT_LOG_RETENTION_DAYS, type LogSearch, type EventSearch, type StoredLog, type StoredEvent } from './log-store.js';
 export { Ingestor, AGENT_NAME_PATTERN, MAX_ITEMS_PER_DELIVERY, type IngestResult, type IngestRejection, type AgentDelivery, type IngestorOptions } from './ingest.js';
 export {
@@ -64,4 +71,5 @@ export {
 } from './status.js';
 export { Monitor, openMonitor, openMetricStore, type MonitorOptions, type PruneResult } from './monitor.js';
 export { monitorRoutes, agentName, type MonitorRoutesOptions } from './routes.js';
+export { topologyPages, nodeGraphsSection, sparkline, topologySvg, depths, registerGraphAssets, GRAPH_SCRIPTS } from './graph-pages.js';
 export { statusPages, STATUS_PAGE, STATUS_REFRESH_SECONDS, type StatusPagesOptions } from './pages.js';

@@ -10,6 +10,8 @@ import { MEASUREMENTS, type MeasurementName, type MetricPoint } from './records.
 import {
   byTags,
   checkMeasurement,
+  checkSeriesCount,
+  type Downsampled,
   checkPoints,
   checkSeriesQuery,
   checkTagFilter,
@@ -186,6 +188,27 @@ export class InfluxMetricStore implements MetricStore {
       }))
       .filter((s) => s.points.length > 0)
       .sort(byTags);
+  }
+
+  async downsample(measurement: MeasurementName, fieldOrFields: string | readonly string[], tags: TagFilter, from: number, to: number, stepMs: number): Promise<Downsampled> {
+    checkMeasurement(measurement);
+    const fields = typeof fieldOrFields === 'string' ? [fieldOrFields] : [...fieldOrFields];
+    for (const field of fields) checkSeriesQuery(measurement, field, tags, from, to, stepMs);
+    const { escape } = loadInflux();
+    const range = [`time >= ${from}ms`, `time < ${to}ms`];
+    // The series count first (SHOW SERIES reads the index, not the points): more than a graph can take is refused before the query runs.
+    const keys = await this.query(`SHOW SERIES FROM ${escape.quoted(measurement)}${this.where(tags)}`);
+    checkSeriesCount(keys[0]?.values.length ?? 0, measurement, tags);
+    const select = fields.map((field) => ['mean', 'min', 'max'].map((fn) => `${fn}(${escape.quoted(field)})`).join(', ')).join(', ');
+    const rows = await this.query(`SELECT ${select} FROM ${this.from(measurement)}${this.where(tags, range)} GROUP BY time(${stepMs}ms), * fill(none)`);
+    const series = rows.map((s) => ({ ...s, tags: presentTags(s.tags) })).sort(byTags).flatMap((s) =>
+      fields.map((field, k) => ({
+        tags: s.tags,
+        field,
+        points: s.values.filter((row) => typeof row[1 + 3 * k] === 'number').map((row) => ({ time: Number(row[0]), mean: row[1 + 3 * k] as number, min: row[2 + 3 * k] as number, max: row[3 + 3 * k] as number })),
+      })),
+    );
+    return { source: 'raw', series: series.filter((s) => s.points.length > 0) };
   }
 
   async close(): Promise<void> {

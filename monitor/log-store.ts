@@ -115,6 +115,18 @@ export class LogStore {
     this.retentionDays = checkRetention(options.retentionDays ?? DEFAULT_LOG_RETENTION_DAYS);
   }
 
+  /** Messages with a time in [from, to), counted per node and severity (off the time index): the syslog-volume figures. */
+  async volume(from: number, to: number): Promise<Array<{ node: string | null; severity: Severity; messages: number }>> {
+    const rows = await this.database.db
+      .selectFrom('monitor_log')
+      .select((eb) => ['node', 'severity', eb.fn.countAll<number | string>().as('n')])
+      .where('time', '>=', from)
+      .where('time', '<', to)
+      .groupBy(['node', 'severity'])
+      .execute();
+    return rows.map((r) => ({ node: r.node, severity: severityName(Number(r.severity)), messages: Number(r.n) }));
+  }
+
   /** Inside the caller's write transaction (ingest stores logs with the agent's high-water mark). */
   async insertWithin(tx: WriteTx, records: readonly LogRecord[], agent: string): Promise<void> {
     if (this.database.dialect === 'sqlite') {

@@ -38,7 +38,75 @@ export interface MetricStore {
    * epoch and stamped with their start; empty buckets are left out.
    */
   series(measurement: MeasurementName, field: string, tags: TagFilter, from: number, to: number, stepMs?: number): Promise<Series[]>;
+  /**
+   * One or more fields over [from, to) per series in buckets of `stepMs` (aligned to
+   * the epoch, stamped with their start, empty ones left out), each with its
+   * mean, min and max: what graphs draw. The embedded store reads its
+   * 5-minute or hourly rollups when the step is a multiple of theirs;
+   * InfluxDB groups by time(). At most MAX_DOWNSAMPLE_SERIES series match.
+   */
+  downsample(measurement: MeasurementName, fields: string | readonly string[], tags: TagFilter, from: number, to: number, stepMs: number): Promise<Downsampled>;
   close(): Promise<void>;
+}
+
+/** A bucket of a downsampled series. */
+export interface Bucket {
+  time: number;
+  mean: number;
+  min: number;
+  max: number;
+}
+
+export interface DownsampledSeries {
+  tags: Record<string, string>;
+  field: string;
+  points: Bucket[];
+}
+
+export interface Downsampled {
+  /** Where the buckets came from: raw points, or the embedded store's rollups (InfluxDB: always raw, grouped by time()). */
+  source: 'raw' | '5m' | '1h';
+  /** Per series (ordered by tags), each field asked for in the order asked; empty ones left out. */
+  series: DownsampledSeries[];
+}
+
+/** A graph asks for a handful of series; more than this is refused, not cut. */
+export const MAX_DOWNSAMPLE_SERIES = 64;
+
+export function checkSeriesCount(count: number, measurement: string, tags: TagFilter): void {
+  if (count > MAX_DOWNSAMPLE_SERIES) {
+    throw new EgovError('bad-request', `${count} series of ${measurement} match ${JSON.stringify(tags)}: at most ${MAX_DOWNSAMPLE_SERIES} a query; name the interfaces (or storage entries) wanted`);
+  }
+}
+
+/** Mean, min and max per bucket of `stepMs`, buckets aligned to the epoch (points in time order). */
+export function bucketStats(points: readonly SeriesPoint[], stepMs: number): Bucket[] {
+  const out: Bucket[] = [];
+  let bucket = Number.NaN;
+  let sum = 0;
+  let count = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  const flush = () => {
+    if (count) out.push({ time: bucket, mean: sum / count, min, max });
+  };
+  for (const point of points) {
+    const start = Math.floor(point.time / stepMs) * stepMs;
+    if (start !== bucket) {
+      flush();
+      bucket = start;
+      sum = 0;
+      count = 0;
+      min = Infinity;
+      max = -Infinity;
+    }
+    sum += point.value;
+    count++;
+    if (point.value < min) min = point.value;
+    if (point.value > max) max = point.value;
+  }
+  flush();
+  return out;
 }
 
 export interface WriteResult {

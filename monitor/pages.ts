@@ -16,6 +16,7 @@ import { consolePage, EgovError, pageErrorHandler, sendPage, type Principal } fr
 import { pickStatusLanguage, statusWords, type StatusLanguage, type StatusWords } from './i18n.js';
 import { LEVELS, ZONES, type LinkView } from './inventory-spec.js';
 import type { StoredEvent, StoredLog } from './log-store.js';
+import { GRAPH_SCRIPTS, graphWords, linkSparklines, nodeGraphsSection, parseRange, registerGraphAssets } from './graph-pages.js';
 import type { Monitor } from './monitor.js';
 import { SEVERITIES, type MetricPoint, type Severity } from './records.js';
 import { NODE_NAME_PATTERN } from './schemas.js';
@@ -73,11 +74,12 @@ function context(request: FastifyRequest, monitor: Monitor): PageContext {
 }
 
 /** A status page in the console frame: the overview and the node pages are section `status`, the log search `logs`. */
-function layout(ctx: PageContext, title: string, body: string, options: { refresh?: boolean; flash?: string; section?: string } = {}): string {
+function layout(ctx: PageContext, title: string, body: string, options: { refresh?: boolean; flash?: string; section?: string; scripts?: readonly string[] } = {}): string {
   return consolePage(ctx.request, {
     title,
     body,
     section: options.section ?? 'status',
+    ...(options.scripts ? { scripts: options.scripts } : {}),
     ...(options.refresh ? { refreshSeconds: STATUS_REFRESH_SECONDS } : {}),
     ...(options.flash ? { flash: { kind: 'error' as const, text: options.flash } } : {}),
   });
@@ -197,13 +199,13 @@ function nodesSection(ctx: PageContext, nodes: readonly NodeStatus[], upTimes: R
 
 const endLabel = (end: LinkView['a']) => `${nodeLink(end.node)}:${esc(end.interface)}`;
 
-function worstLinksSection(ctx: PageContext, links: readonly LinkStatus[]): string {
+function worstLinksSection(ctx: PageContext, links: readonly LinkStatus[], sparks: ReadonlyMap<number, string>): string {
   const { t } = ctx;
   const body = links.length
-    ? `<table id="worst-links"><thead><tr><th>${esc(t.link)}</th><th class="num">${esc(t.capacity)}</th><th>${esc(t.utilisation)}</th><th class="num">${esc(t.aToB)}</th><th class="num">${esc(t.bToA)}</th><th>${esc(t.state_)}</th><th>${esc(t.measuredAt)}</th></tr></thead><tbody>${links
+    ? `<table id="worst-links"><thead><tr><th>${esc(t.link)}</th><th class="num">${esc(t.capacity)}</th><th>${esc(t.utilisation)}</th><th>${esc(graphWords(ctx.lang).last24h)}</th><th class="num">${esc(t.aToB)}</th><th class="num">${esc(t.bToA)}</th><th>${esc(t.state_)}</th><th>${esc(t.measuredAt)}</th></tr></thead><tbody>${links
         .map(
           (l) => `<tr data-link="${l.id}"><td>${endLabel(l.a)} ⇄ ${endLabel(l.b)}${l.description ? ` <span class="meta">${esc(l.description)}</span>` : ''}</td><td class="num">${bitsPerSec(l.capacityBps)}</td>
-<td>${bar(l.utilisationPct)}<b>${percent(l.utilisationPct)}</b></td><td class="num">${percent(l.aToBPct)}</td><td class="num">${percent(l.bToAPct)}</td><td>${linkStateBadge(ctx, l.status)}</td><td>${l.measuredAt === null ? '—' : esc(l.measuredAt === 'a' ? l.a.node : l.b.node)} <span class="meta">${l.sampledAt === null ? '' : timeCell(l.sampledAt, ctx)}</span></td></tr>`,
+<td>${bar(l.utilisationPct)}<b>${percent(l.utilisationPct)}</b></td><td class="spark-cell">${sparks.get(l.id) ?? '—'}</td><td class="num">${percent(l.aToBPct)}</td><td class="num">${percent(l.bToAPct)}</td><td>${linkStateBadge(ctx, l.status)}</td><td>${l.measuredAt === null ? '—' : esc(l.measuredAt === 'a' ? l.a.node : l.b.node)} <span class="meta">${l.sampledAt === null ? '' : timeCell(l.sampledAt, ctx)}</span></td></tr>`,
         )
         .join('')}</tbody></table>`
     : empty(t.noLinkFigures, 'no-links');
@@ -354,6 +356,7 @@ export async function statusPages(app: FastifyInstance, options: StatusPagesOpti
   app.console.addSection({ id: 'status', href: '/status', label: { en: 'Network status', 'zh-CN': '网络状态' }, roles: STATUS_PAGE.roles, order: 20 });
   app.console.addSection({ id: 'logs', href: '/status/logs', label: { en: 'Logs', 'zh-CN': '日志' }, roles: STATUS_PAGE.roles, order: 25 });
   app.console.addStyle(STATUS_STYLE);
+  registerGraphAssets(app);
   app.setErrorHandler(pageErrorHandler('/status'));
 
   app.get('/status', { config: STATUS_PAGE }, async (request, reply) => {
@@ -378,6 +381,7 @@ export async function statusPages(app: FastifyInstance, options: StatusPagesOpti
       .sort((x, y) => y.utilisationPct! - x.utilisationPct! || x.id - y.id)
       .slice(0, WORST_LINKS);
 
+    const sparks = await linkSparklines(monitor, worst, ctx.now, graphWords(ctx.lang).last24h);
     const up = new Set(nodes.filter((n) => n.status === 'up').map((n) => n.name));
     const downInterfaces = interfaces
       .filter((i) => i.fresh && up.has(i.node) && isDownInterface(i))
@@ -398,7 +402,7 @@ export async function statusPages(app: FastifyInstance, options: StatusPagesOpti
     reply.header('server-timing', `db;dur=${serverMs.toFixed(1)}`);
     return send(
       reply,
-      layout(ctx, t.title, summary + nodesSection(ctx, nodes, upTimes) + worstLinksSection(ctx, worst) + downInterfacesSection(ctx, downInterfaces) + logSection + eventSection, { refresh: true }),
+      layout(ctx, t.title, summary + nodesSection(ctx, nodes, upTimes) + worstLinksSection(ctx, worst, sparks) + downInterfacesSection(ctx, downInterfaces) + logSection + eventSection, { refresh: true }),
     );
   });
 
@@ -435,10 +439,11 @@ export async function statusPages(app: FastifyInstance, options: StatusPagesOpti
     return send(reply, layout(ctx, t.searchLogs, form + results, { section: 'logs' }));
   });
 
-  app.get<{ Params: { name: string } }>('/status/nodes/:name', { config: STATUS_PAGE }, async (request, reply) => {
+  app.get<{ Params: { name: string }; Querystring: { range?: string } }>('/status/nodes/:name', { config: STATUS_PAGE }, async (request, reply) => {
     const ctx = context(request, monitor);
     const { t } = ctx;
     const name = request.params.name;
+    const range = parseRange(request.query.range);
     if (!new RegExp(NODE_NAME_PATTERN).test(name)) throw new EgovError('not-found', `no node named ${JSON.stringify(clip(name, 80))} in the inventory`);
     const started = process.hrtime.bigint();
     const [node, statuses, system, interfaces, host, storage, links, logs, events] = await Promise.all([
@@ -519,6 +524,6 @@ ${node.description ? `<dt>${esc(t.description)}</dt><dd>${esc(node.description)}
     const searchHref = `/status/logs?${new URLSearchParams({ node: name }).toString()}`;
     const logSection = `<section id="logs"><h2>${esc(t.recentLogs)}</h2><p><a href="${esc(searchHref)}" id="search-logs">${esc(t.searchLogs)} →</a></p>${logs.length ? logsTable(ctx, logs, 'recent-logs') : empty(esc(t.noLogs), 'no-logs')}</section>`;
     const eventSection = `<section id="events"><h2>${esc(t.recentEvents)}</h2>${events.length ? eventsTable(ctx, events) : empty(esc(t.noEvents), 'no-events')}</section>`;
-    return send(reply, layout(ctx, `${t.nodeTitle} ${name}`, `<h2>${esc(t.system)}</h2>${facts}${ifSection}${hostSection}${storageSection}${logSection}${eventSection}`, { refresh: true }));
+    return send(reply, layout(ctx, `${t.nodeTitle} ${name}`, `<h2>${esc(t.system)}</h2>${facts}${nodeGraphsSection(request, name, interfaces, range)}${ifSection}${hostSection}${storageSection}${logSection}${eventSection}`, { refresh: true, scripts: GRAPH_SCRIPTS }));
   });
 }

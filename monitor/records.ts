@@ -19,14 +19,36 @@ export const MEASUREMENTS = {
   host: { name: 'host', fields: ['cpuLoadPct', 'memoryUsedPct', 'memoryTotalBytes'] as const },
   /** Per storage entry (HOST-RESOURCES hrStorage). Tags: node, storage. */
   storage: { name: 'storage', fields: ['usedPct', 'sizeBytes', 'usedBytes'] as const },
+
+  // The suite's own figures, written every minute by the suite-metrics job
+  // in `serve` (dashboards/suite-metrics.ts) or, for agent_outbox, shipped by
+  // each agent like its SNMP samples. Grafana's dashboards read them.
+
+  /** Per node, from the status service. Tags: node, zone, site. state: 0 up, 1 down, 2 unreachable, 3 unknown (NODE_STATE_CODES). */
+  node_state: { name: 'node_state', fields: ['state', 'up'] as const },
+  /** Syslog messages stored in the minute before the sample. Tags: node (`unmapped` for sources no node has), severity. */
+  syslog_volume: { name: 'syslog_volume', fields: ['messages'] as const },
+  /** The monitor's counters of each agent's deliveries (running totals). Tags: agent. */
+  agent_delivery: { name: 'agent_delivery', fields: ['accepted', 'rejected', 'duplicates', 'highWater', 'secondsSinceSeen'] as const },
+  /** What an agent's outbox holds and has dropped (Agent.status()), shipped by the agent itself. Tags: agent. */
+  agent_outbox: { name: 'agent_outbox', fields: ['items', 'bytes', 'maxBytes', 'droppedMetrics', 'refused'] as const },
+  /** Per hierarchy: issued and revoked in the minute before the sample, valid ones expiring within 30 days, valid in all. Tags: ca. */
+  ca_certificates: { name: 'ca_certificates', fields: ['issued', 'revoked', 'expiringSoon', 'valid'] as const },
+  /** Per backup target: the last run and drill, the recovery point now. Tags: target. ok fields are 1/0. */
+  backup_status: { name: 'backup_status', fields: ['lastRunOk', 'lastRunAgeSeconds', 'lastDrillOk', 'lastDrillAgeSeconds', 'rpoSeconds', 'rpoObjectiveSeconds', 'rpoMet'] as const },
+  /** Alerts firing now, per severity (written by the alerts module's provider once it lands). Tags: severity. */
+  alerts: { name: 'alerts', fields: ['firing'] as const },
 } as const;
+
+/** node_state.state: the status service's states as numbers (Grafana maps them back with value mappings). */
+export const NODE_STATE_CODES = { up: 0, down: 1, unreachable: 2, unknown: 3 } as const;
 
 export type MeasurementName = (typeof MEASUREMENTS)[keyof typeof MEASUREMENTS]['name'];
 
 /** One sample: a measurement at a time, with tags (identity) and numeric fields. */
 export interface MetricPoint {
   measurement: MeasurementName;
-  /** Always includes `node` (the inventory node name). */
+  /** Exactly the measurement's MEASUREMENT_TAGS; device measurements always have `node` (the inventory node name). */
   tags: Record<string, string>;
   fields: Record<string, number>;
   /** Milliseconds since the epoch. */
@@ -82,6 +104,13 @@ export const MEASUREMENT_TAGS = {
   interface: ['node', 'ifIndex', 'ifName'],
   host: ['node'],
   storage: ['node', 'storage'],
+  node_state: ['node', 'zone', 'site'],
+  syslog_volume: ['node', 'severity'],
+  agent_delivery: ['agent'],
+  agent_outbox: ['agent'],
+  ca_certificates: ['ca'],
+  backup_status: ['target'],
+  alerts: ['severity'],
 } as const satisfies Record<MeasurementName, readonly string[]>;
 
 export type FieldName<M extends MeasurementName> = (typeof MEASUREMENTS)[M]['fields'][number];

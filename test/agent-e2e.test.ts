@@ -6,7 +6,7 @@
 
 import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { Agent, loadAgentConfig } from '../agents/index.js';
 import { startServer } from '../cli/serve.js';
 import { PASSPHRASE, startDeskSuite, type DeskSuite } from './support/desk.js';
 import { startSnmpd, type Snmpd } from './support/snmpd.js';
+import { until, writeInternalAgentConfig } from './support/agent.js';
 
 let desk: DeskSuite;
 let snmpd: Snmpd;
@@ -23,15 +24,6 @@ let tmp: string;
 const warnings: string[] = [];
 const actor = { actor: 'test', source: 'test' };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 function logger(port: number, transport: '--udp' | '--tcp', message: string) {
   const result = spawnSync('logger', ['-n', '127.0.0.1', '-P', String(port), transport, '--rfc5424', '-t', 'e2e', '-p', 'local0.warning', message], { encoding: 'utf8' });
@@ -55,23 +47,7 @@ beforeAll(async () => {
     },
     actor,
   );
-  const { code } = await desk.suite.access.createEnrolmentCode('agent', actor);
-  writeFileSync(path.join(tmp, 'ca.pem'), desk.caPem);
-  writeFileSync(
-    path.join(tmp, 'agent.yaml'),
-    [
-      'name: agent-internal',
-      'zone: internal',
-      `monitorUrl: ${desk.secureBase}`,
-      'caFile: ca.pem',
-      'dataDir: agent-data',
-      `enrolmentCode: ${code}`,
-      'pollIntervalSeconds: 1',
-      'traps: { port: 0 }',
-      'syslog: { udpPort: 0, tcpPort: 0, tlsPort: 0, host: 127.0.0.1 }',
-      'names: [127.0.0.1, agent-internal.city.gov.cn]',
-    ].join('\n'),
-  );
+  await writeInternalAgentConfig(desk, tmp, '{ udpPort: 0, tcpPort: 0, tlsPort: 0, host: 127.0.0.1 }', ['names: [127.0.0.1, agent-internal.city.gov.cn]']);
 });
 
 afterAll(async () => {

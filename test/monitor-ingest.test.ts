@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, EgovError, openDatabase, secretBoxFromKey, type Database } from '../core/index.js';
-import { openMonitor, type Monitor, type OutboxItem } from '../monitor/index.js';
+import { MEASUREMENT_NAMES, openMonitor, type Monitor, type OutboxItem } from '../monitor/index.js';
 import { useInfluxd } from './support/influxd-suite.js';
 
 const { influxd, tempDataDir, keep } = useInfluxd();
@@ -148,7 +148,7 @@ describe.each(backends)('ingest with $name', (backend) => {
     expect(result.highWater).toBe(9);
     expect(result.rejected.map((r) => [r.index, r.seq])).toEqual([[1, 2], [2, 3], [3, 4], [4, 5], [5, null], [6, 7], [7, 8]]);
     const reasons = result.rejected.map((r) => r.reason);
-    expect(reasons[0]).toBe('record.measurement: expected one of system, interface, host, storage (got "disk")');
+    expect(reasons[0]).toBe(`record.measurement: expected one of ${MEASUREMENT_NAMES.join(', ')} (got "disk")`);
     expect(reasons[1]).toMatch(/^record\.fields/);
     expect(reasons[2]).toMatch(/^record\.severity/);
     expect(reasons[3]).toMatch(/^record\.node/);

@@ -158,10 +158,10 @@ describe('retention', () => {
     await store.write(
       [0, 29, 31, 60].map((daysAgo) => ({ measurement: 'system' as const, tags: { node: 'core-1' }, fields: { reachable: 1, rttMs: daysAgo }, time: now - daysAgo * 86_400_000 })),
     );
-    expect(await store.prune(now)).toEqual({ removedPoints: 2, cutoff: now - 30 * 86_400_000 });
+    expect(await store.prune(now)).toEqual({ removedPoints: 2, removedRollups: 0, cutoff: now - 30 * 86_400_000 });
     const left = await store.series('system', 'rttMs', {}, now - 365 * 86_400_000, now + 1);
     expect(left[0]!.points.map((p) => p.value)).toEqual([29, 0]);
-    expect(await store.prune(now)).toEqual({ removedPoints: 0, cutoff: now - 30 * 86_400_000 });
+    expect(await store.prune(now)).toEqual({ removedPoints: 0, removedRollups: 0, cutoff: now - 30 * 86_400_000 });
   });
 
   it('InfluxDB: the database and a default retention policy are made on start, and a restart keeps them', async () => {

@@ -344,6 +344,31 @@ export const migrations: Record<string, MigrationFactory> = {
       await db.schema.dropIndex('monitor_log_received').ifExists().execute();
     },
   }),
+  // Metric rollups (dashboards): 5-minute and 1-hour aggregates per series,
+  // kept longer than raw points, so long ranges read a few thousand rows.
+  // The rollup job finds new raw points by their insertion order: SQLite's
+  // rowid, PostgreSQL's new `seq` column (bigserial, filled for old rows).
+  '0011-metric-rollups': (dialect) => ({
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('monitor_metric_rollup')
+        .addColumn('series_id', 'bigint', (c) => c.notNull())
+        .addColumn('step_ms', 'integer', (c) => c.notNull())
+        .addColumn('time', 'bigint', (c) => c.notNull())
+        .addColumn('fields', blob(dialect), (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('monitor_metric_rollup_key').on('monitor_metric_rollup').columns(['series_id', 'step_ms', 'time']).unique().execute();
+      await db.schema
+        .createTable('monitor_metric_rollup_state')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'bigint', (c) => c.notNull())
+        .execute();
+      if (dialect === 'postgres') {
+        await sql`alter table monitor_metric_point add column seq bigserial`.execute(db);
+        await db.schema.createIndex('monitor_metric_point_seq').on('monitor_metric_point').column('seq').execute();
+      }
+    },
+  }),
 };
 
 class StaticProvider implements MigrationProvider {

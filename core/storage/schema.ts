@@ -251,6 +251,21 @@ export interface MonitorMetricPointTable {
   fields: Buffer;
 }
 
+/** Metric rollups: per series and step (5 min, 1 h), each field's sum, count, min and max as float64 LE (NaN where none). */
+export interface MonitorMetricRollupTable {
+  series_id: number;
+  step_ms: number;
+  /** Bucket start, epoch milliseconds, aligned to the epoch. */
+  time: number;
+  fields: Buffer;
+}
+
+/** The rollup job's marks (e.g. the last raw point rolled up, by insertion order). */
+export interface MonitorMetricRollupStateTable {
+  name: string;
+  value: number;
+}
+
 export interface MonitorLogTable {
   id: Generated<number>;
   /** Epoch milliseconds (the message's own time, else when received). */
@@ -316,6 +331,8 @@ export interface Tables {
   monitor_link: MonitorLinkTable;
   monitor_metric_series: MonitorMetricSeriesTable;
   monitor_metric_point: MonitorMetricPointTable;
+  monitor_metric_rollup: MonitorMetricRollupTable;
+  monitor_metric_rollup_state: MonitorMetricRollupStateTable;
   monitor_log: MonitorLogTable;
   monitor_event: MonitorEventTable;
   monitor_agent: MonitorAgentTable;

@@ -369,6 +369,29 @@ export const migrations: Record<string, MigrationFactory> = {
       }
     },
   }),
+  // Runbooks (playbooks/): four-eyes approvals of a waiting gate, asked
+  // for by the run's operator and decided by another one through the API.
+  '0015-playbooks': (dialect) => ({
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('playbook_approval')
+        .addColumn('id', autoId(dialect))
+        .addColumn('runbook', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('step', 'text', (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('requested_by', 'text', (c) => c.notNull())
+        .addColumn('requested_ca', 'text', (c) => c.notNull())
+        .addColumn('requested_serial', 'text', (c) => c.notNull())
+        .addColumn('requested_at', 'text', (c) => c.notNull())
+        .addColumn('decided_by', 'text')
+        .addColumn('decided_at', 'text')
+        .addColumn('reason', 'text')
+        .execute();
+      await db.schema.createIndex('playbook_approval_state').on('playbook_approval').columns(['state', 'requested_at']).execute();
+    },
+  }),
 };
 
 class StaticProvider implements MigrationProvider {

@@ -314,6 +314,24 @@ export interface MonitorAgentTable {
   last_reject_reason: string | null;
 }
 
+/** A four-eyes gate of a runbook run waiting for (or decided by) a second operator. */
+export interface PlaybookApprovalTable {
+  id: Generated<number>;
+  runbook: string;
+  run_id: string;
+  step: string;
+  summary: string;
+  /** waiting | approved | rejected */
+  state: string;
+  requested_by: string;
+  requested_ca: string;
+  requested_serial: string;
+  requested_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  reason: string | null;
+}
+
 export interface Tables {
   audit_log: AuditLogTable;
   ca_authority: CaAuthorityTable;
@@ -336,4 +354,5 @@ export interface Tables {
   monitor_log: MonitorLogTable;
   monitor_event: MonitorEventTable;
   monitor_agent: MonitorAgentTable;
+  playbook_approval: PlaybookApprovalTable;
 }

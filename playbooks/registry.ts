@@ -1,0 +1,13 @@
+// The runbooks this suite ships, by name.
+
+import { EgovError } from '../core/index.js';
+import type { Runbook } from './types.js';
+import { publishCrl } from './runbooks/publish-crl.js';
+
+export const RUNBOOKS: ReadonlyArray<Runbook<any>> = [publishCrl];
+
+export function findRunbook(name: string): Runbook<any> {
+  const found = RUNBOOKS.find((r) => r.name === name);
+  if (!found) throw new EgovError('not-found', `no runbook ${name} (there are: ${RUNBOOKS.map((r) => r.name).join(', ')})`);
+  return found;
+}

@@ -93,7 +93,7 @@ export class Operator {
   }
 
   /** Runs any program; fails (with its output) on a non-zero exit unless `allowFail`. */
-  async run(program: string, args: readonly string[], options: { allowFail?: boolean; env?: NodeJS.ProcessEnv; input?: string; shown?: string; cwd?: string } = {}): Promise<CommandResult> {
+  async run(program: string, args: readonly string[], options: { allowFail?: boolean; env?: NodeJS.ProcessEnv; input?: string; shown?: string; cwd?: string; quietOutput?: boolean } = {}): Promise<CommandResult> {
     const started = Date.now();
     const shell = $({
       nothrow: true,
@@ -105,7 +105,7 @@ export class Operator {
     });
     const out = await shell`${program} ${args}`;
     const result = { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode };
-    this.record({ command: options.shown ?? [program, ...args].join(' '), exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, ms: Date.now() - started });
+    this.record({ command: options.shown ?? [program, ...args].join(' '), exitCode: result.exitCode, stdout: options.quietOutput ? '[output not logged: it holds a secret]' : result.stdout, stderr: result.stderr, ms: Date.now() - started });
     if (this.signal?.aborted) throw new EgovError('unavailable', `${path.basename(program)} was stopped: the step timed out`);
     if (result.exitCode !== 0 && !options.allowFail) {
       const said = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' / ');

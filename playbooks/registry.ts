@@ -2,9 +2,10 @@
 
 import { EgovError } from '../core/index.js';
 import type { Runbook } from './types.js';
+import { onboardSite } from './runbooks/onboard-site.js';
 import { publishCrl } from './runbooks/publish-crl.js';
 
-export const RUNBOOKS: ReadonlyArray<Runbook<any>> = [publishCrl];
+export const RUNBOOKS: ReadonlyArray<Runbook<any>> = [onboardSite, publishCrl];
 
 export function findRunbook(name: string): Runbook<any> {
   const found = RUNBOOKS.find((r) => r.name === name);

@@ -133,9 +133,11 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
   const dataDir = options.operator.dataDir;
   const runId = newRunId(runbook.name);
   const release = dryRun ? () => undefined : takeLock(dataDir, runbook.name, runId);
+  // Secret parameters, and secrets steps come upon (an enrolment code), never reach the log or the output.
   const secrets = Object.entries(runbook.params as ParamSpecs).filter(([k, s]) => s.secret && typeof values[k] === 'string').map(([k]) => String(values[k]));
-  const log = new RunLog(dataDir, runId, maskerOf(secrets));
-  const progress = options.progress ?? (() => undefined);
+  const mask = (text: string) => maskerOf(secrets)(text);
+  const log = new RunLog(dataDir, runId, mask);
+  const progress = (line: string) => options.progress?.(mask(line));
   const object = `playbook:${runbook.name}/run:${runId}`;
   const audit = async (note: Omit<AuditNote, 'object'>) => {
     if (!dryRun && options.audit) await options.audit({ ...note, object });
@@ -167,6 +169,7 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
         log.append('note', { step: currentStep, line });
         progress(`      ${line}`);
       },
+      secret: (value) => void secrets.push(value),
     });
 
     let failure: { step: Step; error: EgovError } | undefined;

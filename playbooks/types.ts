@@ -45,6 +45,8 @@ export interface StepContext<P> {
   workDir: string;
   /** A line of progress, kept in the run log. */
   note(line: string): void;
+  /** A value to mask from here on in the log and the output (a code, a password a step made). */
+  secret(value: string): void;
 }
 
 export interface Step<P = any> {

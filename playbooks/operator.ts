@@ -119,6 +119,12 @@ export class Operator {
     return this.run(process.execPath, [this.bin, ...this.globalArgs(), ...args], { ...options, shown: `egov-ops ${args.join(' ')}` });
   }
 
+  /** `egov-ops ARGS` against another data directory (a standby), with the same passphrase source. */
+  cliAt(dataDir: string, args: readonly string[], options: { allowFail?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+    const globals = ['--data-dir', dataDir, ...(this.options.passphraseFile ? ['--passphrase-file', this.options.passphraseFile] : [])];
+    return this.run(process.execPath, [this.bin, ...globals, ...args], { ...options, shown: `egov-ops --data-dir ${dataDir} ${args.join(' ')}` });
+  }
+
   /** `egov-ops --json ARGS`, parsed. */
   async cliJson<T = any>(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<T> {
     const { stdout } = await this.cli(['--json', ...args], options);

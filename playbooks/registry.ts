@@ -2,10 +2,12 @@
 
 import { EgovError } from '../core/index.js';
 import type { Runbook } from './types.js';
+import { drSwitchover } from './runbooks/dr-switchover.js';
 import { onboardSite } from './runbooks/onboard-site.js';
 import { publishCrl } from './runbooks/publish-crl.js';
+import { restoreDrill } from './runbooks/restore-drill.js';
 
-export const RUNBOOKS: ReadonlyArray<Runbook<any>> = [onboardSite, publishCrl];
+export const RUNBOOKS: ReadonlyArray<Runbook<any>> = [onboardSite, publishCrl, restoreDrill, drSwitchover];
 
 export function findRunbook(name: string): Runbook<any> {
   const found = RUNBOOKS.find((r) => r.name === name);

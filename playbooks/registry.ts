@@ -2,12 +2,14 @@
 
 import { EgovError } from '../core/index.js';
 import type { Runbook } from './types.js';
+import { caKeyCeremony } from './runbooks/ca-key-ceremony.js';
 import { drSwitchover } from './runbooks/dr-switchover.js';
 import { onboardSite } from './runbooks/onboard-site.js';
 import { publishCrl } from './runbooks/publish-crl.js';
+import { renewDeviceCertificates } from './runbooks/renew-device-certificates.js';
 import { restoreDrill } from './runbooks/restore-drill.js';
 
-export const RUNBOOKS: ReadonlyArray<Runbook<any>> = [onboardSite, publishCrl, restoreDrill, drSwitchover];
+export const RUNBOOKS: ReadonlyArray<Runbook<any>> = [onboardSite, renewDeviceCertificates, publishCrl, restoreDrill, drSwitchover, caKeyCeremony];
 
 export function findRunbook(name: string): Runbook<any> {
   const found = RUNBOOKS.find((r) => r.name === name);

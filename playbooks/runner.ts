@@ -161,6 +161,7 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
 
     const contextFor = (signal: AbortSignal): StepContext<any> => ({
       params: values,
+      runId,
       results,
       signal,
       operator: operator.forStep(signal),

@@ -36,6 +36,8 @@ export type FailurePolicy = 'rollback' | 'stop' | 'continue';
 
 export interface StepContext<P> {
   params: P;
+  /** This run's id (the run log's name). */
+  runId: string;
   /** What earlier steps returned, by step name (from this run, or from the log of the run being resumed). */
   results: Record<string, unknown>;
   signal: AbortSignal;

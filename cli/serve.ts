@@ -10,7 +10,7 @@ import { accessRoutes, consolePages, createLogger, createServer, EgovError, JobR
 import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, topologyPages, type Monitor } from '../monitor/index.js';
 import { agentDeliverySource, backupSource, caSource, nodeStateSource, SuiteMetrics, SUITE_METRICS_INTERVAL_MS, syslogVolumeSource } from '../dashboards/index.js';
 import { metricsOptions } from './monitor.js';
-import { playbookRoutes } from '../playbooks/index.js';
+import { playbookPages, playbookRoutes } from '../playbooks/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { Suite } from './context.js';
 
@@ -79,6 +79,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(graphApiRoutes, { metrics: monitor.metrics });
     await app.register(topologyPages, { monitor });
     await app.register(playbookRoutes, { database: suite.database });
+    await app.register(playbookPages, { database: suite.database, dataDir: suite.config.dataDir });
     const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
     secure = { app, address };
     secureUrl = address;

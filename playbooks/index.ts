@@ -10,3 +10,4 @@ export { runRunbook, prepareRun, type RunOptions, type RunResult, type StepOutco
 export { Approvals, type Approval, type ApprovalState } from './approvals.js';
 export { playbookRoutes, type PlaybookRoutesOptions } from './routes.js';
 export { RUNBOOKS, findRunbook } from './registry.js';
+export { playbookPages, type PlaybookPagesOptions } from './pages.js';

@@ -262,3 +262,46 @@ describe('the runner', () => {
     expect(audit.some((r) => r.action === 'playbook.approve' && r.outcome === 'success' && r.actor.includes('Bob'))).toBe(true);
   }, 60_000);
 });
+
+describe('the console section', () => {
+  it('lists the runbooks and past runs in both languages, shows a run\'s log, and lets a second operator approve a waiting gate', async () => {
+    const [cert, key, ca, password] = s.alice.apiArgs.filter((_, i) => i % 2 === 1).slice(1);
+    const four = defineRunbook({ name: 'test-console-gate', title: 't', description: 't', params: {}, steps: [{ name: 'sign', description: 'sign the <new> root', changes: true, gate: 'four-eyes', run: async () => 'signed' }] });
+    const running = runRunbook({ runbook: four, params: {}, operator: { dataDir: s.desk.dir, api: { url: s.desk.secureBase, certFile: cert!, keyFile: key!, caFile: ca!, passwordFile: password! } }, who: 'Alice Operator', approvalPollMs: 200 });
+    await signIn(s.desk, s.bob.person, ADMIN_PASSWORD);
+    let page = '';
+    for (let i = 0; i < 100 && !/id="approve-\d+"/.test(page); i++) {
+      page = (await call(s.desk.secureBase, s.desk.caPem, s.bob.person, 'GET', '/runbooks')).text;
+      if (!/id="approve-\d+"/.test(page)) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(page).toContain('id="nav-runbooks" aria-current="page"');
+    expect(page).toContain('id="runbook-publish-crl"');
+    expect(page).toContain('sign the &lt;new&gt; root');
+    const id = /id="approve-(\d+)"/.exec(page)![1]!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    // An auditor reads the section but has no forms, and cannot post one.
+    const auditor = await s.desk.person('Auditor Li', ['auditor']);
+    const seen = await call(s.desk.secureBase, s.desk.caPem, auditor, 'GET', '/runbooks', { headers: { 'accept-language': 'zh-CN' } });
+    expect(seen.status).toBe(200);
+    expect(seen.text).toContain('等待第二名操作员审批');
+    expect(seen.text).not.toContain(`id="approve-${id}"`);
+    const cookie = /egov_session=([^;]*)/.exec([seen.headers['set-cookie'] ?? []].flat().join(''))?.[1];
+    const auditorCsrf = /name="_csrf" value="([^"]+)"/.exec(seen.text)?.[1] ?? '';
+    const denied = await call(s.desk.secureBase, s.desk.caPem, { ...auditor, ...(cookie ? { cookie } : {}) }, 'POST', `/runbooks/approvals/${id}/approve`, { form: { _csrf: auditorCsrf } });
+    expect(denied.status).toBe(403);
+
+    const approved = await call(s.desk.secureBase, s.desk.caPem, s.bob.person, 'POST', `/runbooks/approvals/${id}/approve`, { form: { _csrf: csrf, reason: 'checked' } });
+    expect(approved.status).toBe(303);
+    expect(approved.headers.location).toContain(`/runbooks?ok=`);
+    const result = await running;
+    expect(result.status).toBe('succeeded');
+
+    const after = (await call(s.desk.secureBase, s.desk.caPem, s.bob.person, 'GET', '/runbooks')).text;
+    expect(after).toContain(`id="run-${result.runId}"`);
+    const log = await call(s.desk.secureBase, s.desk.caPem, s.bob.person, 'GET', `/runbooks/runs/${result.runId}`);
+    expect(log.status).toBe(200);
+    expect(log.text).toContain('id="run-log"');
+    expect(log.text).toContain('POST /api/playbooks/approvals');
+    expect((await call(s.desk.secureBase, s.desk.caPem, s.bob.person, 'GET', '/runbooks/runs/no-such-run')).status).toBe(404);
+  }, 60_000);
+});

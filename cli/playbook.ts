@@ -80,10 +80,10 @@ export function registerPlaybookCommands(program: Command): Command {
   withApiOptions(
     playbook
       .command('run')
-      .description('run a runbook: each step with progress and timing; stops at the first failure and rolls back the done steps; writes DATA_DIR/playbooks/runs/RUN.jsonl and audit records')
+      .description('run a runbook: each step with progress and timing; stops at the first failure (or follows the step\'s policy) and rolls back the done steps in reverse; writes DATA_DIR/playbooks/runs/RUN.jsonl and audit records; exits with the failure\'s code')
       .argument('<name>', 'runbook')
       .option('--param <key=value>', 'a parameter (repeat)', (v: string, all: string[]) => [...all, v], [] as string[])
-      .option('--dry-run', 'show what each step would do; change nothing')
+      .option('--dry-run', 'show what each step would do (steps may read to say so); change nothing in the suite (the dry run is logged, not audited)')
       .option('--yes', 'answer yes to confirmation gates (four-eyes gates still wait for a second operator)')
       .option('--from <step>', 'resume a failed run from this step (the latest failed run of the runbook, or --run)')
       .option('--run <id-or-file>', 'the run to resume (default: the latest failed one)'),

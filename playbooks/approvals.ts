@@ -44,6 +44,9 @@ const view = (row: Row): Approval => ({
   reason: row.reason,
 });
 
+/** The operator who asked: the same certificate, or the same holder name. */
+const sameOperator = (row: Row, by: Approver) => row.requested_by === by.name || (row.requested_ca === by.ca && row.requested_serial === by.serial);
+
 export class Approvals {
   constructor(private readonly database: Database) {}
 
@@ -74,26 +77,23 @@ export class Approvals {
     return (await q.execute()).map(view);
   }
 
-  private sameOperator(approval: Approval, by: Approver, row?: Row): boolean {
-    return approval.requestedBy === by.name || (row !== undefined && row.requested_ca === by.ca && row.requested_serial === by.serial);
-  }
-
   /** Approves or rejects a waiting request; the operator who asked cannot decide it. */
   async decide(id: number, decision: 'approved' | 'rejected', by: Approver, reason?: string): Promise<Approval> {
-    const asked = await this.get(id);
-    if (asked.state === 'waiting' && this.sameOperator(asked, by)) {
-      await recordAudit(this.database, { actor: by.name, source: by.source, action: 'playbook.approve', object: `playbook:${asked.runbook}/run:${asked.runId}/step:${asked.step}`, outcome: 'refused', detail: { approval: id, reason: 'the operator who asked cannot approve' } });
+    const asked = await this.database.db.selectFrom('playbook_approval').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!asked) throw new EgovError('not-found', `no approval ${id}`);
+    const object = `playbook:${asked.runbook}/run:${asked.run_id}/step:${asked.step}`;
+    if (asked.state === 'waiting' && sameOperator(asked, by)) {
+      // A refusal is recorded on its own: nothing else is written.
+      await recordAudit(this.database, { actor: by.name, source: by.source, action: decision === 'approved' ? 'playbook.approve' : 'playbook.reject', object, outcome: 'refused', detail: { approval: id, reason: 'the operator who asked cannot decide' } });
+      throw new EgovError('policy-violation', `approval ${id} needs a second operator: ${by.name} asked for it`);
     }
     return this.database.write(async (tx) => {
-      const row = await tx.selectFrom('playbook_approval').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) throw new EgovError('not-found', `no approval ${id}`);
-      const object = `playbook:${row.runbook}/run:${row.run_id}/step:${row.step}`;
+      const row = await tx.selectFrom('playbook_approval').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
       if (row.state !== 'waiting') throw new EgovError('conflict', `approval ${id} was already ${row.state} by ${row.decided_by}`);
-      if (this.sameOperator(view(row), by, row)) {
-        throw new EgovError('policy-violation', `approval ${id} needs a second operator: ${by.name} asked for it`);
-      }
       const at = new Date().toISOString();
-      await tx.updateTable('playbook_approval').set({ state: decision, decided_by: by.name, decided_at: at, reason: reason ?? null }).where('id', '=', id).where('state', '=', 'waiting').execute();
+      // Only a waiting request moves: of two decisions at once, the second finds nothing to update.
+      const [updated] = await tx.updateTable('playbook_approval').set({ state: decision, decided_by: by.name, decided_at: at, reason: reason ?? null }).where('id', '=', id).where('state', '=', 'waiting').execute();
+      if (!updated || Number(updated.numUpdatedRows) !== 1) throw new EgovError('conflict', `approval ${id} was decided meanwhile`);
       await appendAudit(tx, { actor: by.name, source: by.source, action: decision === 'approved' ? 'playbook.approve' : 'playbook.reject', object, outcome: 'success', detail: { approval: id, requestedBy: row.requested_by, ...(reason ? { reason } : {}) } });
       return view({ ...row, state: decision, decided_by: by.name, decided_at: at, reason: reason ?? null });
     });

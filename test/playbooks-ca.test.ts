@@ -165,3 +165,46 @@ describe('ca-key-ceremony', () => {
     expect(audit.some((r) => r.action === 'playbook.approve' && r.actor.includes('Bob Operator') && r.object.includes(result.runId))).toBe(true);
   }, 300_000);
 });
+
+describe('a run that holds its lock, then dies', () => {
+  it('keeps a second run of the runbook out; once killed it shows as interrupted, its lock is taken over, and --from resumes it', async () => {
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('./support/playbooks.js');
+    const exportDir = path.join(tmp, 'ceremony-2028');
+    const args = ['--data-dir', s.desk.dir, '--passphrase-file', s.passphraseFile, 'playbook', 'run', 'ca-key-ceremony', '--param', 'ca=city-2028', '--param', 'algorithm=ecdsa-p256', '--param', 'subject=/CN=City 2028 Root', '--param', 'witness=Zhao Liu', '--param', `exportDir=${exportDir}`, ...s.alice.apiArgs];
+    const first = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    first.stderr.on('data', (c) => (stderr += c));
+    await signIn(s.desk, s.bob.person, ADMIN_PASSWORD);
+    let waiting: { id: number; runId: string } | undefined;
+    for (let i = 0; i < 600 && !waiting; i++) {
+      waiting = (await call(s.desk.secureBase, s.desk.caPem, s.bob.person, 'GET', '/api/playbooks/approvals?state=waiting')).json().approvals.find((a: { runbook: string; step: string }) => a.runbook === 'ca-key-ceremony');
+      if (!waiting) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(waiting, stderr).toBeDefined();
+    // While it waits at its gate, it holds the lock.
+    const second = await s.cli(['playbook', 'run', 'ca-key-ceremony', '--param', 'ca=city-other', '--param', 'algorithm=ecdsa-p256', '--param', 'subject=/CN=x', '--param', 'witness=w', '--param', `exportDir=${path.join(tmp, 'other')}`, ...s.alice.apiArgs]);
+    expect(second.code).toBe(4);
+    expect(second.stderr).toContain(`runbook ca-key-ceremony is locked by run ${waiting!.runId}`);
+    expect(existsSync(path.join(tmp, 'other'))).toBe(false);
+
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const runs = (await s.cli(['--json', 'playbook', 'runs', 'ca-key-ceremony'])).json();
+    expect(runs[0]).toMatchObject({ runId: waiting!.runId, status: 'interrupted', endedAt: null });
+    // Resumed at the gate: preflight is carried, a new approval is asked for, the second operator gives it.
+    const decide = (async () => {
+      for (let i = 0; i < 600; i++) {
+        const next = (await call(s.desk.secureBase, s.desk.caPem, s.bob.person, 'GET', '/api/playbooks/approvals?state=waiting')).json().approvals.find((a: { runbook: string; id: number }) => a.runbook === 'ca-key-ceremony' && a.id !== waiting!.id);
+        if (next) return call(s.desk.secureBase, s.desk.caPem, s.bob.person, 'POST', `/api/playbooks/approvals/${next.id}/approve`, { json: {} });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error('no new approval was asked for');
+    })();
+    const [resumed] = await Promise.all([s.cli(['--json', 'playbook', 'run', 'ca-key-ceremony', '--from', 'second-operator', ...s.alice.apiArgs]), decide]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.json().steps.map((st: { status: string }) => st.status)).toEqual(['carried', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+    expect((await s.desk.suite.authority.listHierarchies()).map((h) => h.name)).toContain('city-2028');
+    expect(readFileSync(path.join(exportDir, 'witness-log.txt'), 'utf8')).toMatch(/opened[\s\S]*approved the ceremony[\s\S]*ceremony closed/);
+  }, 300_000);
+});

@@ -110,6 +110,7 @@ export function registerPlaybookCommands(program: Command): Command {
         who,
         ...(database ? { audit: async (note) => void (await recordAudit(database, { actor: who, source: 'cli', ...note })) } : {}),
         progress: (line) => process.stderr.write(line + '\n'),
+        handleSignals: true,
         ...(tty
           ? {
               confirm: async (question: string) => {

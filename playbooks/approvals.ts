@@ -7,7 +7,7 @@ import type { PlaybookApprovalTable } from '../core/index.js';
 
 type Row = Omit<PlaybookApprovalTable, 'id'> & { id: number };
 
-export type ApprovalState = 'waiting' | 'approved' | 'rejected';
+export type ApprovalState = 'waiting' | 'approved' | 'rejected' | 'withdrawn';
 
 export interface Approval {
   id: number;
@@ -75,6 +75,20 @@ export class Approvals {
     let q = this.database.db.selectFrom('playbook_approval').selectAll().orderBy('id', 'desc').limit(query.limit ?? 100);
     if (query.state) q = q.where('state', '=', query.state);
     return (await q.execute()).map(view);
+  }
+
+  /** The operator who asked takes a waiting request back (the run stopped, or a resumed run asks anew). */
+  async withdraw(id: number, by: Approver): Promise<Approval> {
+    return this.database.write(async (tx) => {
+      const row = await tx.selectFrom('playbook_approval').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) throw new EgovError('not-found', `no approval ${id}`);
+      if (!sameOperator(row, by)) throw new EgovError('policy-violation', `approval ${id} can be withdrawn only by ${row.requested_by}, who asked for it`);
+      if (row.state !== 'waiting') throw new EgovError('conflict', `approval ${id} was already ${row.state}`);
+      const at = new Date().toISOString();
+      await tx.updateTable('playbook_approval').set({ state: 'withdrawn', decided_by: by.name, decided_at: at }).where('id', '=', id).where('state', '=', 'waiting').execute();
+      await appendAudit(tx, { actor: by.name, source: by.source, action: 'playbook.withdraw', object: `playbook:${row.runbook}/run:${row.run_id}/step:${row.step}`, outcome: 'success', detail: { approval: id } });
+      return view({ ...row, state: 'withdrawn', decided_by: by.name, decided_at: at });
+    });
   }
 
   /** Approves or rejects a waiting request; the operator who asked cannot decide it. */

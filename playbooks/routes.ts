@@ -51,12 +51,15 @@ export async function playbookRoutes(app: FastifyInstance, { database }: Playboo
     },
     async (request, reply) => reply.code(201).send(await approvals.request(request.body, approverOf(request))),
   );
-  app.get<{ Querystring: { state?: 'waiting' | 'approved' | 'rejected' } }>(
+  app.get<{ Querystring: { state?: 'waiting' | 'approved' | 'rejected' | 'withdrawn' } }>(
     '/api/playbooks/approvals',
-    { config: VIEW, schema: { querystring: Type.Object({ state: Type.Optional(Type.Union([Type.Literal('waiting'), Type.Literal('approved'), Type.Literal('rejected')])) }, { additionalProperties: false }), response: { 200: Type.Object({ approvals: Type.Array(ApprovalView) }) } } },
+    { config: VIEW, schema: { querystring: Type.Object({ state: Type.Optional(Type.Union([Type.Literal('waiting'), Type.Literal('approved'), Type.Literal('rejected'), Type.Literal('withdrawn')])) }, { additionalProperties: false }), response: { 200: Type.Object({ approvals: Type.Array(ApprovalView) }) } } },
     async (request) => ({ approvals: await approvals.list(request.query.state ? { state: request.query.state } : {}) }),
   );
   app.get<{ Params: { id: string } }>('/api/playbooks/approvals/:id', { config: VIEW, schema: { params: IdParams, response: { 200: ApprovalView } } }, async (request) => approvals.get(Number(request.params.id)));
+  app.post<{ Params: { id: string } }>('/api/playbooks/approvals/:id/withdraw', { config: OPERATE, schema: { params: IdParams, response: { 200: ApprovalView } } }, async (request) =>
+    approvals.withdraw(Number(request.params.id), approverOf(request)),
+  );
   for (const [verb, decision] of [['approve', 'approved'], ['reject', 'rejected']] as const) {
     app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
       `/api/playbooks/approvals/:id/${verb}`,

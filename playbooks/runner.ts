@@ -39,6 +39,8 @@ export interface RunOptions {
   confirm?: (question: string) => Promise<boolean>;
   approvalPollMs?: number;
   approvalTimeoutMs?: number;
+  /** The command line's: the first SIGINT or SIGTERM stops the step that runs, as a failure (rollbacks follow); a second one exits. */
+  handleSignals?: boolean;
 }
 
 export interface StepOutcome {
@@ -153,10 +155,29 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
   const outcomes: StepOutcome[] = [];
   const done: Array<{ step: Step; result: unknown }> = [];
   const total = runbook.steps.length;
+  // An operator's Ctrl-C stops the running step as a failure, so the done steps are rolled back and the log says so.
+  const interrupt = new AbortController();
+  const interrupted = () => new EgovError('unavailable', 'the run was interrupted (signal)');
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) process.exit(130);
+    progress('interrupted: stopping the running step, then rolling back (again to exit at once)');
+    interrupt.abort();
+  };
+  if (options.handleSignals) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
 
   try {
     log.append('run-start', { runbook: runbook.name, who: options.who, params: masked, dryRun, from: runbook.steps[resume.fromIndex]!.name, resumeOf: resume.resumeOf, pid: process.pid, host: os.hostname() });
     await audit({ action: 'playbook.start', outcome: 'success', detail: { runbook: runbook.name, params: masked, ...(resume.resumeOf ? { resumeOf: resume.resumeOf, from: runbook.steps[resume.fromIndex]!.name } : {}) } });
+    if (resume.resumeOf && !dryRun && operator.hasApi) {
+      // A run that died at a four-eyes gate left its request waiting: the resumed run asks anew.
+      const left = (await operator.api('GET', '/api/playbooks/approvals?state=waiting', undefined, { allowFail: true }).catch(() => undefined));
+      const waiting = left && left.status === 200 ? left.json<{ approvals: Array<{ id: number; runId: string }> }>().approvals.filter((a) => a.runId === resume.resumeOf) : [];
+      for (const a of waiting) {
+        await operator.api('POST', `/api/playbooks/approvals/${a.id}/withdraw`, {}, { allowFail: true });
+        log.append('gate', { approval: a.id, state: 'withdrawn', reason: `left waiting by ${resume.resumeOf}` });
+      }
+    }
     progress(`${dryRun ? 'dry run of' : 'running'} ${runbook.name} (${runId})${resume.resumeOf ? `, resuming ${resume.resumeOf} from ${runbook.steps[resume.fromIndex]!.name}` : ''}`);
 
     const contextFor = (signal: AbortSignal): StepContext<any> => ({
@@ -174,6 +195,8 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
     });
 
     let failure: { step: Step; error: EgovError } | undefined;
+    /** The first failure of a step whose policy is to go on: the run still fails with it. */
+    let continued: { step: Step; error: EgovError } | undefined;
     for (const [index, step] of runbook.steps.entries()) {
       currentStep = step.name;
       const label = `[${index + 1}/${total}] ${step.name}`;
@@ -204,29 +227,34 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
       let lastError: EgovError | undefined;
       let result: unknown;
       try {
-        if (step.gate) await passGate(step, runId, options, operator, log, progress);
+        if (interrupt.signal.aborted) throw interrupted();
+        if (step.gate) await passGate(step, runId, options, operator, log, progress, interrupt.signal);
         const tries = 1 + (step.retries ?? 0);
         while (attempts < tries) {
           attempts++;
           const controller = new AbortController();
           const timeoutMs = step.timeoutMs ?? DEFAULT_TIMEOUT_MS;
           const timer = setTimeout(() => controller.abort(), timeoutMs);
+          const stop = () => controller.abort();
+          interrupt.signal.addEventListener('abort', stop);
           try {
             result = await Promise.race([
               step.run(contextFor(controller.signal)),
-              new Promise((_, reject) => controller.signal.addEventListener('abort', () => reject(new EgovError('unavailable', `step ${step.name} timed out after ${seconds(timeoutMs)}`)))),
+              new Promise((_, reject) => controller.signal.addEventListener('abort', () => reject(interrupt.signal.aborted ? interrupted() : new EgovError('unavailable', `step ${step.name} timed out after ${seconds(timeoutMs)}`)))),
             ]);
             lastError = undefined;
             break;
           } catch (error) {
             lastError = asEgovError(error);
             log.append('step-attempt', { step: step.name, attempt: attempts, error: lastError.message, code: lastError.code });
+            if (interrupt.signal.aborted) break;
             if (attempts < tries) {
               progress(`      attempt ${attempts} failed: ${lastError.message}; retrying`);
               await new Promise((r) => setTimeout(r, step.retryDelayMs ?? 1000));
             }
           } finally {
             clearTimeout(timer);
+            interrupt.signal.removeEventListener('abort', stop);
           }
         }
       } catch (error) {
@@ -246,7 +274,10 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
       outcomes.push({ name: step.name, status: 'failed', ms, attempts, error: lastError.message });
       if (step.changes) await audit({ action: 'playbook.step', outcome: 'failure', detail: { step: step.name, ms, reason: lastError.message } });
       progress(`      FAILED (${seconds(ms)}): ${lastError.message}`);
-      if (step.onFailure === 'continue') continue;
+      if (step.onFailure === 'continue' && !interrupt.signal.aborted) {
+        continued ??= { step, error: lastError };
+        continue;
+      }
       failure = { step, error: lastError };
       break;
     }
@@ -294,15 +325,16 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
       steps: outcomes,
       rolledBack,
       results,
-      ...(failure ? { error: { code: failure.error.code, message: failure.error.message, step: failure.step.name } } : {}),
+      ...((failure ?? continued) ? { error: { code: (failure ?? continued)!.error.code, message: (failure ?? continued)!.error.message, step: (failure ?? continued)!.step.name } } : {}),
       ms,
     };
   } finally {
+    if (options.handleSignals) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
     release();
   }
 }
 
-async function passGate(step: Step, runId: string, options: RunOptions, operator: Operator, log: RunLog, progress: (line: string) => void): Promise<void> {
+async function passGate(step: Step, runId: string, options: RunOptions, operator: Operator, log: RunLog, progress: (line: string) => void, interrupt: AbortSignal): Promise<void> {
   if (step.gate === 'confirm') {
     if (options.yes) {
       log.append('gate', { step: step.name, gate: 'confirm', by: 'yes-flag' });
@@ -319,7 +351,15 @@ async function passGate(step: Step, runId: string, options: RunOptions, operator
   log.append('gate', { step: step.name, gate: 'four-eyes', approval: created.id, state: 'waiting' });
   progress(`      waiting for a second operator to approve request ${created.id} (egov-ops console /playbooks, or POST /api/playbooks/approvals/${created.id}/approve)`);
   const deadline = Date.now() + (options.approvalTimeoutMs ?? 30 * 60_000);
+  const withdraw = async (why: string) => {
+    await operator.api('POST', `/api/playbooks/approvals/${created.id}/withdraw`, {}, { allowFail: true }).catch(() => undefined);
+    log.append('gate', { step: step.name, gate: 'four-eyes', approval: created.id, state: 'withdrawn', reason: why });
+  };
   for (;;) {
+    if (interrupt.aborted) {
+      await withdraw('interrupted');
+      throw new EgovError('unavailable', `the run was interrupted (signal) while approval ${created.id} was waiting; it is withdrawn`);
+    }
     const approval = (await operator.api('GET', `/api/playbooks/approvals/${created.id}`)).json<{ state: string; decidedBy: string | null; reason: string | null }>();
     if (approval.state === 'approved') {
       log.append('gate', { step: step.name, gate: 'four-eyes', approval: created.id, state: 'approved', by: approval.decidedBy });
@@ -330,7 +370,10 @@ async function passGate(step: Step, runId: string, options: RunOptions, operator
       log.append('gate', { step: step.name, gate: 'four-eyes', approval: created.id, state: 'rejected', by: approval.decidedBy, reason: approval.reason });
       throw new EgovError('policy-violation', `step ${step.name}: approval ${created.id} was rejected by ${approval.decidedBy}${approval.reason ? `: ${approval.reason}` : ''}`);
     }
-    if (Date.now() > deadline) throw new EgovError('policy-violation', `step ${step.name}: approval ${created.id} was not given in time`);
+    if (Date.now() > deadline) {
+      await withdraw('not given in time');
+      throw new EgovError('policy-violation', `step ${step.name}: approval ${created.id} was not given in time; it is withdrawn`);
+    }
     await new Promise((r) => setTimeout(r, options.approvalPollMs ?? 2000));
   }
 }

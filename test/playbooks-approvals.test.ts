@@ -35,4 +35,15 @@ describe.each(engines)('approvals on $name', (engine) => {
     expect(audit.map((r) => `${r.action}:${r.outcome}`).reverse()).toEqual(['playbook.approval-request:success', 'playbook.approve:refused', 'playbook.approve:refused', 'playbook.approve:success']);
     expect((await verifyAuditLog(database)).ok).toBe(true);
   });
+
+  it('is withdrawn only by the operator who asked, and only while waiting', async () => {
+    const database = keep(await openDatabase(await engine.location()));
+    const approvals = new Approvals(database);
+    const asked = await approvals.request({ runbook: 'dr-switchover', runId: 'dr-switchover-20261207T120000-000001', step: 'start-standby', summary: 'switch' }, alice);
+    await expect(approvals.withdraw(asked.id, bob)).rejects.toMatchObject({ code: 'policy-violation' });
+    expect(await approvals.withdraw(asked.id, alice)).toMatchObject({ state: 'withdrawn' });
+    await expect(approvals.decide(asked.id, 'approved', bob)).rejects.toMatchObject({ code: 'conflict' });
+    await expect(approvals.withdraw(asked.id, alice)).rejects.toMatchObject({ code: 'conflict' });
+    expect((await listAudit(database, { action: 'playbook.withdraw' })).length).toBe(1);
+  });
 });

@@ -206,5 +206,34 @@ describe('a run that holds its lock, then dies', () => {
     expect(resumed.json().steps.map((st: { status: string }) => st.status)).toEqual(['carried', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
     expect((await s.desk.suite.authority.listHierarchies()).map((h) => h.name)).toContain('city-2028');
     expect(readFileSync(path.join(exportDir, 'witness-log.txt'), 'utf8')).toMatch(/opened[\s\S]*approved the ceremony[\s\S]*ceremony closed/);
+    // The request the killed run left waiting was withdrawn by the resumed run.
+    expect((await call(s.desk.secureBase, s.desk.caPem, s.bob.person, 'GET', `/api/playbooks/approvals/${waiting!.id}`)).json()).toMatchObject({ state: 'withdrawn' });
   }, 300_000);
+
+  it('Ctrl-C at a four-eyes gate withdraws the request, rolls back the done steps and releases the lock', async () => {
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('./support/playbooks.js');
+    const exportDir = path.join(tmp, 'ceremony-interrupted');
+    const child = spawn(process.execPath, [BIN, '--data-dir', s.desk.dir, '--passphrase-file', s.passphraseFile, '--json', 'playbook', 'run', 'ca-key-ceremony', '--param', 'ca=city-int', '--param', 'algorithm=ecdsa-p256', '--param', 'subject=/CN=Int Root', '--param', 'witness=w', '--param', `exportDir=${exportDir}`, ...s.alice.apiArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    let waiting: { id: number } | undefined;
+    for (let i = 0; i < 600 && !waiting; i++) {
+      waiting = (await call(s.desk.secureBase, s.desk.caPem, s.bob.person, 'GET', '/api/playbooks/approvals?state=waiting')).json().approvals.find((a: { runbook: string; runId: string }) => a.runbook === 'ca-key-ceremony');
+      if (!waiting) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(waiting, stderr).toBeDefined();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code, stderr).toBe(7);
+    const result = JSON.parse(stdout);
+    expect(result.status).toBe('rolled-back');
+    expect(result.error).toMatchObject({ step: 'second-operator', message: expect.stringContaining('interrupted') });
+    expect((await call(s.desk.secureBase, s.desk.caPem, s.bob.person, 'GET', `/api/playbooks/approvals/${waiting!.id}`)).json()).toMatchObject({ state: 'withdrawn' });
+    expect(readFileSync(path.join(exportDir, 'witness-log.txt'), 'utf8')).toContain('ceremony ABORTED');
+    expect(existsSync(path.join(s.desk.dir, 'playbooks', 'locks', 'ca-key-ceremony.lock'))).toBe(false);
+    expect((await s.desk.suite.authority.listHierarchies()).map((h) => h.name)).not.toContain('city-int');
+  }, 120_000);
 });

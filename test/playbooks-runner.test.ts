@@ -206,6 +206,7 @@ describe('the runner', () => {
     trace.length = 0;
     const went = await runRunbook(base(policy('continue'), { params: { failAt: 'two' } }));
     expect(went.status).toBe('failed');
+    expect(went.error).toMatchObject({ step: 'two', message: 'two broke' });
     expect(trace).toEqual(['run one', 'run two', 'run three', 'run four']);
   });
 

@@ -2,7 +2,8 @@
 // standby data directory, start a standby `egov-ops serve` from it on its own
 // ports, and check that its CA signs (a test certificate openssl verifies
 // against the standby's chain) and that its OCSP responder answers.
-// SQLite deployments; with PostgreSQL the standby is the streaming replica.
+// SQLite: the database file goes into the standby directory. PostgreSQL: the
+// pg_dump archive is loaded with pg_restore into an empty standby database.
 
 import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,38 @@ const portFree = (port: number, host: string) =>
     server.listen(port, host, () => server.close(() => resolve(true)));
   });
 
+/** pg_restore from PATH, else the highest /usr/lib/postgresql/N/bin (Debian's versioned tools). */
+function pgRestoreBin(): string {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) if (dir && existsSync(path.join(dir, 'pg_restore'))) return path.join(dir, 'pg_restore');
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const v of versions) if (existsSync(path.join(root, v, 'bin', 'pg_restore'))) return path.join(root, v, 'bin', 'pg_restore');
+  return 'pg_restore';
+}
+
+/** The URL without its password, and the password for PGPASSWORD (kept off the command line). */
+function withoutPassword(url: string): { url: string; password: string } {
+  const parsed = new URL(url);
+  const password = decodeURIComponent(parsed.password);
+  parsed.password = '';
+  return { url: parsed.toString(), password };
+}
+
+/** One query on a PostgreSQL database (the driver is loaded only when a standby database is given). */
+async function onDatabase<T>(url: string, text: string): Promise<T[]> {
+  const { default: driver } = await import('pg');
+  const client = new driver.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query(text)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+const userTables = async (url: string) => Number((await onDatabase<{ n: string }>(url, `select count(*) as n from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema')`))[0]!.n);
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -56,6 +89,7 @@ export const drSwitchover = defineRunbook({
     target: { type: 'string', description: 'the backup target to restore from (default: the first remote one)' },
     host: { type: 'string', default: '127.0.0.1', description: 'the address the standby listens on' },
     secretKeyFile: { type: 'file', description: 'a copy of the primary\'s secret.key (kept apart from the backups) for the sealed secrets' },
+    standbyDatabaseUrl: { type: 'string', secret: true, pattern: /^postgres(ql)?:\/\//, description: 'PostgreSQL deployments: an empty standby database, postgres://USER:PASSWORD@HOST:PORT/DB' },
   },
   steps: [
     {
@@ -65,6 +99,12 @@ export const drSwitchover = defineRunbook({
       run: async ({ params, operator, note }) => {
         if (existsSync(params.standbyDir) && readdirSync(params.standbyDir).length) throw new EgovError('conflict', `the standby directory ${params.standbyDir} is not empty`);
         for (const port of [params.port, params.tlsPort]) if (!(await portFree(port, params.host))) throw new EgovError('conflict', `port ${port} on ${params.host} is in use`);
+        if (params.standbyDatabaseUrl) {
+          const tables = await userTables(params.standbyDatabaseUrl).catch((error: Error) => {
+            throw new EgovError('unavailable', `the standby database cannot be reached: ${error.message}`);
+          });
+          if (tables) throw new EgovError('conflict', `the standby database is not empty (${tables} tables)`);
+        }
         const status = await operator.cliJson<{ targets: Array<{ target: string; kind: string }> }>(['backup', 'status']);
         const target = params.target ?? status.targets.find((t) => t.kind === 'remote')?.target;
         if (!target) throw new EgovError('bad-config', 'no remote backup target is configured: give --param target=NAME');
@@ -88,14 +128,30 @@ export const drSwitchover = defineRunbook({
         const restored = path.join(params.standbyDir, 'restored');
         await operator.cli(['backup', 'restore', '--snapshot', snapshot, '--target', target, '--to', restored]);
         const database = findFile(restored, 'egov-ops.sqlite');
-        if (!database) throw new EgovError('not-found', `snapshot ${snapshot} holds no SQLite database (egov-ops.sqlite); a PostgreSQL deployment switches to its streaming standby instead`);
-        copyFileSync(database, path.join(params.standbyDir, 'egov-ops.sqlite'));
+        const dump = findFile(restored, 'egov-ops.pgdump');
+        if (database) copyFileSync(database, path.join(params.standbyDir, 'egov-ops.sqlite'));
+        else if (dump) {
+          if (!params.standbyDatabaseUrl) throw new EgovError('bad-request', `snapshot ${snapshot} holds a PostgreSQL dump: give --param standbyDatabaseUrl=postgres://… (an empty database)`);
+          const { url, password } = withoutPassword(params.standbyDatabaseUrl);
+          await operator.run(pgRestoreBin(), ['--no-owner', '--no-acl', '--exit-on-error', '--single-transaction', `--dbname=${url}`, dump], { env: { PGPASSWORD: password } });
+          note(`pg_restore loaded the dump into ${url}`);
+        } else throw new EgovError('not-found', `snapshot ${snapshot} holds no database (egov-ops.sqlite or egov-ops.pgdump)`);
         if (params.secretKeyFile) copyFileSync(params.secretKeyFile, path.join(params.standbyDir, 'secret.key'));
         else note('no secretKeyFile given: sealed secrets (SNMP credentials) cannot be opened on the standby until the primary\'s secret.key is copied there');
-        writeFileSync(path.join(params.standbyDir, 'config.yaml'), [`server:`, `  host: ${params.host}`, `  port: ${params.port}`, `  tlsPort: ${params.tlsPort}`, `log:`, `  level: warn`].join('\n') + '\n', { mode: 0o600 });
-        return { dataDir: params.standbyDir, database: path.join(params.standbyDir, 'egov-ops.sqlite') };
+        writeFileSync(
+          path.join(params.standbyDir, 'config.yaml'),
+          [...(dump && !database ? ['database:', `  url: ${JSON.stringify(params.standbyDatabaseUrl)}`] : []), `server:`, `  host: ${params.host}`, `  port: ${params.port}`, `  tlsPort: ${params.tlsPort}`, `log:`, `  level: warn`].join('\n') + '\n',
+          { mode: 0o600 },
+        );
+        return { dataDir: params.standbyDir, database: database ? 'sqlite' : 'postgres' };
       },
-      rollback: async ({ params }) => rmSync(params.standbyDir, { recursive: true, force: true }),
+      rollback: async ({ params }, result) => {
+        rmSync(params.standbyDir, { recursive: true, force: true });
+        if ((result as { database: string }).database === 'postgres' && params.standbyDatabaseUrl) {
+          // The standby database was empty before: it is emptied again.
+          await onDatabase(params.standbyDatabaseUrl, 'drop schema public cascade; create schema public');
+        }
+      },
     },
     {
       name: 'start-standby',

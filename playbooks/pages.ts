@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { consolePage, csrfField, EgovError, ensureSession, esc, flashOf, pageErrorHandler, pageLanguage, redirectWith, sendPage, type Database, type Language } from '../core/index.js';
 import { Approvals } from './approvals.js';
 import { RUNBOOKS } from './registry.js';
-import { findRunLog, listRuns, readRunEvents } from './run-log.js';
+import { listRuns, readRunEvents, runLogById } from './run-log.js';
 import { approverOf, OPERATE, VIEW } from './routes.js';
 
 export interface PlaybookPagesOptions {
@@ -117,8 +117,7 @@ export async function playbookPages(app: FastifyInstance, { database, dataDir }:
 
   app.get<{ Params: { id: string } }>('/runbooks/runs/:id', { config: VIEW, preHandler: ensureSession }, async (request, reply) => {
     const t = WORDS[pageLanguage(request)];
-    if (!/^[a-z0-9][a-zA-Z0-9-]{0,127}$/.test(request.params.id)) throw new EgovError('not-found', `no run ${request.params.id}`);
-    const events = readRunEvents(findRunLog(dataDir, request.params.id));
+    const events = readRunEvents(runLogById(dataDir, request.params.id));
     const rows = events
       .map((e) => {
         const { at, event, runId: _r, step, ...rest } = e;

@@ -118,6 +118,13 @@ export function listRuns(dataDir: string, runbook?: string): RunSummary[] {
   return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.runId.localeCompare(a.runId));
 }
 
+/** A run's log by its id only, inside DATA_DIR/playbooks/runs (what the console may open). */
+export function runLogById(dataDir: string, runId: string): string {
+  const file = path.join(runsDir(dataDir), `${runId}.jsonl`);
+  if (!/^[a-z0-9][a-zA-Z0-9-]{0,127}$/.test(runId) || !existsSync(file)) throw new EgovError('not-found', `no run ${runId}`);
+  return file;
+}
+
 /** A run's log by its id or by a file path. */
 export function findRunLog(dataDir: string, idOrFile: string): string {
   if (/^[A-Za-z0-9-]+$/.test(idOrFile)) {

@@ -317,7 +317,7 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
     log.append('run-end', { status, ms, ...(failure ? { failedStep: failure.step.name, error: failure.error.message } : {}) });
     await audit({ action: 'playbook.end', outcome: status === 'succeeded' ? 'success' : 'failure', detail: { status, ms, ...(failure ? { failedStep: failure.step.name, reason: failure.error.message } : {}) } });
     progress(`${runbook.name}: ${status} in ${seconds(ms)}; log ${log.file}${failure ? `\nresume with: egov-ops playbook run ${runbook.name} --from ${failure.step.name} (after fixing the cause)` : ''}`);
-    return {
+    const out: RunResult = {
       runId,
       runbook: runbook.name,
       status,
@@ -328,6 +328,8 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
       ...((failure ?? continued) ? { error: { code: (failure ?? continued)!.error.code, message: (failure ?? continued)!.error.message, step: (failure ?? continued)!.step.name } } : {}),
       ms,
     };
+    // What the caller prints is masked like the log.
+    return JSON.parse(mask(JSON.stringify(out))) as RunResult;
   } finally {
     if (options.handleSignals) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
     release();

@@ -304,5 +304,7 @@ describe('the console section', () => {
     expect(log.text).toContain('id="run-log"');
     expect(log.text).toContain('POST /api/playbooks/approvals');
     expect((await call(s.desk.secureBase, s.desk.caPem, s.bob.person, 'GET', '/runbooks/runs/no-such-run')).status).toBe(404);
+    // Only run logs: a name that is a file or folder elsewhere (here, the working directory's dist) is not found.
+    expect((await call(s.desk.secureBase, s.desk.caPem, s.bob.person, 'GET', '/runbooks/runs/dist')).status).toBe(404);
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 // Parameters from `--param KEY=VALUE`: each checked against its declared type
 // before any step runs, with the key and the reason in the error.
 
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { EgovError } from '../core/index.js';
 import type { ParamSpecs } from './types.js';
 
@@ -29,7 +29,17 @@ export function validateParams(runbook: string, specs: ParamSpecs, raw: Record<s
   }
   const out: Record<string, ParamValue | undefined> = {};
   for (const [key, spec] of Object.entries(specs)) {
-    const given = raw[key];
+    let given = raw[key];
+    // A secret stays off the command line: KEY=@FILE reads it from a file, or EGOV_OPS_PARAM_KEY from the environment.
+    const fromEnv = process.env[`EGOV_OPS_PARAM_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`];
+    if (spec.secret && (given === undefined || given === '') && fromEnv) given = fromEnv;
+    if (spec.secret && typeof given === 'string' && given.startsWith('@')) {
+      try {
+        given = readFileSync(given.slice(1), 'utf8').replace(/\r?\n$/, '');
+      } catch (error) {
+        throw new EgovError('bad-request', `--param ${key}=${given}: the file cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
+    }
     if (given === undefined || given === '') {
       if (spec.default !== undefined) out[key] = spec.default;
       else if (spec.required) throw new EgovError('bad-request', `runbook ${runbook} needs --param ${key}=… (${spec.description})`);

@@ -196,6 +196,24 @@ describe('the runner', () => {
     expect(resumed.results.one).toEqual({ did: 'one' });
   });
 
+  it('takes a secret parameter from a file (KEY=@FILE) or the environment, never showing it', async () => {
+    trace.length = 0;
+    const file = path.join(os.tmpdir(), `token-${process.pid}`);
+    writeFileSync(file, 'file-secret-123\n', { mode: 0o600 });
+    const fromFile = await runRunbook(base(book, { params: { token: `@${file}` } }));
+    expect(readFileSync(fromFile.logFile, 'utf8')).toContain('token is ********');
+    expect(readFileSync(fromFile.logFile, 'utf8')).not.toContain('file-secret-123');
+    process.env.EGOV_OPS_PARAM_TOKEN = 'env-secret-456';
+    try {
+      const fromEnv = await runRunbook(base(book));
+      expect(readFileSync(fromEnv.logFile, 'utf8')).not.toContain('env-secret-456');
+      expect(readRunEvents(fromEnv.logFile).filter((e) => e.event === 'note').map((e) => e.line)).toContain('token is ********');
+    } finally {
+      delete process.env.EGOV_OPS_PARAM_TOKEN;
+    }
+    await expect(runRunbook(base(book, { params: { token: '@/nonexistent/token' } }))).rejects.toThrow(/--param token=@\/nonexistent\/token: the file cannot be read \(ENOENT\)/);
+  });
+
   it('follows a step\'s policy: stop leaves the done steps, continue goes on', async () => {
     const policy = (onFailure: 'stop' | 'continue') =>
       defineRunbook({ ...book, name: `test-${onFailure}`, steps: book.steps.map((st) => (st.name === 'two' ? { ...st, onFailure } : st)) });

@@ -209,11 +209,18 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
         continue;
       }
       if (dryRun) {
-        const shown = step.changes
-          ? typeof step.dryRun === 'function'
-            ? await step.dryRun(contextFor(new AbortController().signal))
-            : (step.dryRun ?? step.description)
-          : (typeof step.dryRun === 'function' ? await step.dryRun(contextFor(new AbortController().signal)) : step.dryRun) ?? `(reads only) ${step.description}`;
+        let shown: string;
+        try {
+          shown = typeof step.dryRun === 'function' ? await step.dryRun(contextFor(new AbortController().signal)) : (step.dryRun ?? (step.changes ? step.description : `(reads only) ${step.description}`));
+        } catch (error) {
+          // What the dry run found wrong (a missing hierarchy, a bad CSV) fails it, as the real run would.
+          const egov = asEgovError(error);
+          log.append('step-dry-run', { step: step.name, changes: step.changes, error: egov.message, code: egov.code });
+          outcomes.push({ name: step.name, status: 'failed', ms: 0, attempts: 0, error: egov.message });
+          continued ??= { step, error: egov };
+          progress(`${label}: ${step.description}\n      the dry run cannot say: ${egov.message}`);
+          continue;
+        }
         const gate = step.gate === 'four-eyes' ? ' [needs a second operator\'s approval]' : step.gate === 'confirm' ? ' [asks for confirmation]' : '';
         log.append('step-dry-run', { step: step.name, changes: step.changes, gate: step.gate ?? null, shows: shown });
         outcomes.push({ name: step.name, status: 'dry-run', ms: 0, attempts: 0, dryRun: shown });

@@ -49,6 +49,16 @@ describe('onboard-site', () => {
     expect(await nodeNames()).toEqual([]);
   });
 
+  it('a dry run that finds the CSV wrong fails with the reason, and adds nothing', async () => {
+    const file = path.join(tmp, 'broken.csv');
+    writeFileSync(file, 'name,kind\ncounty-x,switch\n');
+    const run = await s.cli(['--json', 'playbook', 'run', 'onboard-site', '--param', `csv=${file}`, '--dry-run', ...s.alice.apiArgs]);
+    expect(run.code).toBe(2);
+    expect(run.json()).toMatchObject({ status: 'dry-run', error: { step: 'read-csv', message: expect.stringContaining('the header lacks column address') } });
+    expect(run.stderr).toContain('the dry run cannot say');
+    expect(await nodeNames()).toEqual([]);
+  });
+
   it('rolls the nodes back when a device refuses its credentials, and resumes from its log once the CSV is fixed', async () => {
     const file = path.join(tmp, 'site.csv');
     writeFileSync(file, csv('wrong-community'));
@@ -95,6 +105,6 @@ describe('onboard-site', () => {
     // The code is never in the log or the output.
     expect(readFileSync(ok.logFile, 'utf8')).not.toContain(code);
     expect(done.stdout + done.stderr).not.toContain(code);
-    expect((await runBin(['--data-dir', s.desk.dir, '--json', 'playbook', 'runs', 'onboard-site'])).json().map((r: { status: string }) => r.status)).toEqual(['succeeded', 'rolled-back', 'dry-run']);
+    expect((await runBin(['--data-dir', s.desk.dir, '--json', 'playbook', 'runs', 'onboard-site'])).json().map((r: { status: string }) => r.status)).toEqual(['succeeded', 'rolled-back', 'dry-run', 'dry-run']);
   }, 240_000);
 });

@@ -96,23 +96,31 @@ describe('restore-drill', () => {
 describe('dr-switchover', () => {
   it('in a dry run restores nothing and starts nothing', async () => {
     const [port, tlsPort] = [await freeTcpPort(), await freeTcpPort()];
-    const run = await s.cli(['--json', 'playbook', 'run', 'dr-switchover', '--param', `standbyDir=${standbyDir}`, '--param', `port=${port}`, '--param', `tlsPort=${tlsPort}`, '--param', 'ca=city-ecdsa', '--dry-run']);
+    const run = await s.cli(['--json', 'playbook', 'run', 'dr-switchover', '--yes', '--param', `standbyDir=${standbyDir}`, '--param', `port=${port}`, '--param', `tlsPort=${tlsPort}`, '--param', 'ca=city-ecdsa', '--dry-run']);
     expect(run.code, run.stderr).toBe(0);
     expect(existsSync(standbyDir)).toBe(false);
   });
 
   it('refuses ports in use before restoring anything', async () => {
     const port = await freeTcpPort();
-    const run = await s.cli(['--json', 'playbook', 'run', 'dr-switchover', '--param', `standbyDir=${standbyDir}`, '--param', `port=${port}`, '--param', `tlsPort=${s.desk.secureBase.split(':').at(-1)}`, '--param', 'ca=city-ecdsa']);
+    const run = await s.cli(['--json', 'playbook', 'run', 'dr-switchover', '--yes', '--param', `standbyDir=${standbyDir}`, '--param', `port=${port}`, '--param', `tlsPort=${s.desk.secureBase.split(':').at(-1)}`, '--param', 'ca=city-ecdsa']);
     expect(run.code).toBe(4);
     expect(run.json().error.step).toBe('check-standby');
     expect(run.json().error.message).toMatch(/port \d+ on 127.0.0.1 is in use/);
     expect(existsSync(standbyDir)).toBe(false);
   });
 
+  it('asks before restoring: without a terminal or --yes it stops there, and nothing is restored', async () => {
+    const [port, tlsPort] = [await freeTcpPort(), await freeTcpPort()];
+    const run = await s.cli(['--json', 'playbook', 'run', 'dr-switchover', '--param', `standbyDir=${standbyDir}`, '--param', `port=${port}`, '--param', `tlsPort=${tlsPort}`, '--param', 'ca=city-ecdsa']);
+    expect(run.code).toBe(4);
+    expect(run.json().error).toMatchObject({ step: 'restore', message: 'step restore needs confirmation: answer at a terminal or give --yes' });
+    expect(existsSync(standbyDir)).toBe(false);
+  });
+
   it('a failure after the standby started stops it and removes its directory (rollbacks in reverse)', async () => {
     const [port, tlsPort] = [await freeTcpPort(), await freeTcpPort()];
-    const run = await s.cli(['--json', 'playbook', 'run', 'dr-switchover', '--param', `standbyDir=${standbyDir}`, '--param', `port=${port}`, '--param', `tlsPort=${tlsPort}`, '--param', 'ca=no-such-ca']);
+    const run = await s.cli(['--json', 'playbook', 'run', 'dr-switchover', '--yes', '--param', `standbyDir=${standbyDir}`, '--param', `port=${port}`, '--param', `tlsPort=${tlsPort}`, '--param', 'ca=no-such-ca']);
     expect(run.code).not.toBe(0);
     const result = run.json();
     expect(result.error.step).toBe('check-ca-signs');
@@ -126,7 +134,7 @@ describe('dr-switchover', () => {
 
   it('restores the latest remote snapshot into the standby directory, serves it, and its CA signs and OCSP answers', async () => {
     const [port, tlsPort] = [await freeTcpPort(), await freeTcpPort()];
-    const run = await s.cli(['--json', 'playbook', 'run', 'dr-switchover', '--param', `standbyDir=${standbyDir}`, '--param', `port=${port}`, '--param', `tlsPort=${tlsPort}`, '--param', 'ca=city-ecdsa', '--param', `secretKeyFile=${path.join(s.desk.dir, 'secret.key')}`]);
+    const run = await s.cli(['--json', 'playbook', 'run', 'dr-switchover', '--yes', '--param', `standbyDir=${standbyDir}`, '--param', `port=${port}`, '--param', `tlsPort=${tlsPort}`, '--param', 'ca=city-ecdsa', '--param', `secretKeyFile=${path.join(s.desk.dir, 'secret.key')}`]);
     const result = run.json();
     standbyPid = result.results['start-standby']?.pid;
     expect(run.code, run.stderr).toBe(0);

@@ -55,7 +55,7 @@ describe('dr-switchover on PostgreSQL', () => {
     expect(backup.code, backup.stderr).toBe(0);
     const standbyDir = path.join(tempDir('egov-pb-pg-'), 'standby');
     const [port, tlsPort] = [await freeTcpPort(), await freeTcpPort()];
-    const args = (url: string) => ['--json', 'playbook', 'run', 'dr-switchover', '--param', 'target=same-city', '--param', `standbyDir=${standbyDir}`, '--param', `port=${port}`, '--param', `tlsPort=${tlsPort}`, '--param', 'ca=city-ecdsa', '--param', `standbyDatabaseUrl=${url}`];
+    const args = (url: string) => ['--json', 'playbook', 'run', 'dr-switchover', '--yes', '--param', 'target=same-city', '--param', `standbyDir=${standbyDir}`, '--param', `port=${port}`, '--param', `tlsPort=${tlsPort}`, '--param', 'ca=city-ecdsa', '--param', `standbyDatabaseUrl=${url}`];
 
     const busy = await postgres.createDatabase('busy');
     await query(busy, 'create table leftover (x int)');

@@ -120,6 +120,7 @@ export const drSwitchover = defineRunbook({
       name: 'restore',
       description: 'restore the snapshot and lay out the standby data directory (database, config with the standby\'s ports)',
       changes: true,
+      gate: 'confirm',
       timeoutMs: 60 * 60_000,
       dryRun: ({ params }) => `egov-ops backup restore --snapshot LATEST --target TARGET --to ${params.standbyDir}/restored; copy its database to ${params.standbyDir}; write ${params.standbyDir}/config.yaml (ports ${params.port}/${params.tlsPort})`,
       run: async ({ params, operator, results, note }) => {

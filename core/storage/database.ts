@@ -57,13 +57,29 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     try {
       // On SQLite, migrate under the in-process file lock too (see fileLocks).
       if (database.dialect === 'sqlite') await withFileLock(database.location, () => migrateToLatest(database));
-      else await migrateToLatest(database);
+      else await withMigrationLease(database, () => migrateToLatest(database));
     } catch (error) {
       await database.close();
       throw error;
     }
   }
   return database;
+}
+
+// Several instances starting together on one PostgreSQL: migrations run
+// once, by whoever holds this session-level advisory lock; the others wait
+// for it, then find nothing left to do.
+const MIGRATION_LOCK = 7270362;
+
+async function withMigrationLease<T>(database: Database, work: () => Promise<T>): Promise<T> {
+  return database.db.connection().execute(async (connection) => {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(connection);
+    try {
+      return await work();
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(connection).catch(() => undefined);
+    }
+  });
 }
 
 // better-sqlite3 is synchronous: when a second handle on the same file in

@@ -369,6 +369,43 @@ export const migrations: Record<string, MigrationFactory> = {
       }
     },
   }),
+  // Several `serve` instances on one PostgreSQL (issue 15): the scheduler
+  // lease (one holder at a time, renewed by heartbeat, expiring in the
+  // database's own clock), the instances and their heartbeats, and one row
+  // per (job, due time) so each scheduled run is claimed exactly once.
+  // Created on SQLite too (one instance there, but the same shape).
+  '0016-cluster': () => ({
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('cluster_lease')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('acquired_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('cluster_instance')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('cluster_job_run')
+        .addColumn('job', 'text', (c) => c.notNull())
+        .addColumn('due', 'text', (c) => c.notNull())
+        .addColumn('instance', 'text', (c) => c.notNull())
+        .addColumn('claimed_at', 'bigint', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .addColumn('ok', 'integer')
+        .addColumn('error', 'text')
+        .addPrimaryKeyConstraint('cluster_job_run_pk', ['job', 'due'])
+        .execute();
+      await db.schema.createIndex('cluster_job_run_open').on('cluster_job_run').columns(['ended_at', 'instance']).execute();
+    },
+  }),
 };
 
 class StaticProvider implements MigrationProvider {

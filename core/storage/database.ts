@@ -25,6 +25,12 @@ export interface Database {
   readonly location: string;
   /** Runs `work` in one write transaction holding the engine's write lock. */
   write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL only: calls `onMessage` for each NOTIFY on `channel`, on a
+   * connection of its own that is opened again after it breaks. Returns the
+   * function that stops listening.
+   */
+  listen?(channel: string, onMessage: (payload: string) => void): () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -327,6 +333,46 @@ async function openPostgres(url: string): Promise<Database> {
         await runCommitWork(tx);
         return value;
       }),
+    listen: (channel, onMessage) => listenOn(url, channel, onMessage),
     close: () => db.destroy(),
+  };
+}
+
+// A LISTEN connection apart from the pool (a pooled client would be handed to
+// queries); when it breaks (server restart, failover) it is opened again
+// after a second, and a notification missed meanwhile is the poller's to find.
+function listenOn(url: string, channel: string, onMessage: (payload: string) => void): () => Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async () => {
+    if (stopped) return;
+    const next = new (loadPg().Client)({ connectionString: url });
+    const again = () => {
+      next.removeAllListeners('notification');
+      next.end().catch(() => undefined);
+      if (client === next) client = undefined;
+      if (!stopped && !retry) retry = setTimeout(() => ((retry = undefined), void connect()), 1000).unref();
+    };
+    next.on('error', again);
+    next.on('end', again);
+    next.on('notification', (message) => {
+      if (message.channel === channel) onMessage(message.payload ?? '');
+    });
+    try {
+      await next.connect();
+      await next.query(`listen ${channel}`);
+      client = next;
+      if (stopped) await next.end().catch(() => undefined);
+    } catch {
+      again();
+    }
+  };
+  void connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => undefined);
   };
 }

@@ -374,7 +374,7 @@ export const migrations: Record<string, MigrationFactory> = {
   // database's own clock), the instances and their heartbeats, and one row
   // per (job, due time) so each scheduled run is claimed exactly once.
   // Created on SQLite too (one instance there, but the same shape).
-  '0016-cluster': () => ({
+  '0016-cluster': (dialect) => ({
     async up(db: Kysely<any>) {
       await db.schema
         .createTable('cluster_lease')
@@ -404,6 +404,15 @@ export const migrations: Record<string, MigrationFactory> = {
         .addPrimaryKeyConstraint('cluster_job_run_pk', ['job', 'due'])
         .execute();
       await db.schema.createIndex('cluster_job_run_open').on('cluster_job_run').columns(['ended_at', 'instance']).execute();
+      // A certificate's status changed (revoke, hold, release; by serve or by
+      // the CLI): every instance listening drops its OCSP answers and
+      // identity cache for that CA at once, not at its next poll.
+      if (dialect === 'postgres') {
+        await sql`create function cluster_notify_status() returns trigger language plpgsql as $$
+          begin perform pg_notify('egov_ca_status', new.ca_name); return null; end $$`.execute(db);
+        await sql`create trigger cluster_certificate_status after update of status on certificate
+          for each row when (old.status is distinct from new.status) execute function cluster_notify_status()`.execute(db);
+      }
     },
   }),
 };

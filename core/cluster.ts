@@ -57,7 +57,7 @@ export class PostgresCoordinator implements Coordinator {
   readonly catchUpMs: number;
   private readonly ttlMs: number;
   private readonly heartbeatMs: number;
-  private readonly listeners: Array<() => void> = [];
+  private readonly listeners: Array<(takeOver: boolean) => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   private leading = false;
@@ -79,7 +79,7 @@ export class PostgresCoordinator implements Coordinator {
     return this.leading;
   }
 
-  onLeadership(listener: () => void): void {
+  onLeadership(listener: (takeOver: boolean) => void): void {
     this.listeners.push(listener);
   }
 
@@ -99,6 +99,10 @@ export class PostgresCoordinator implements Coordinator {
         await sql`insert into cluster_instance (id, host, pid, started_at, heartbeat_at)
                   values (${this.instance}, ${os.hostname()}, ${process.pid}, ${NOW_MS}, ${NOW_MS})
                   on conflict (id) do update set heartbeat_at = excluded.heartbeat_at`.execute(db);
+        // A lease row left behind (a holder that died, or this instance after a
+        // database outage) means due times may have gone unrun: catch them up.
+        // No row: a fresh cluster, or every instance stopped cleanly; nothing to catch up.
+        const before = this.leading ? undefined : await db.selectFrom('cluster_lease').select('holder').where('name', '=', SCHEDULER_LEASE).executeTakeFirst();
         const won = await sql<{ holder: string; acquired_at: number }>`
           insert into cluster_lease as l (name, holder, acquired_at, expires_at)
           values (${SCHEDULER_LEASE}, ${this.instance}, ${NOW_MS}, ${NOW_MS} + ${this.ttlMs})
@@ -112,7 +116,7 @@ export class PostgresCoordinator implements Coordinator {
         if (leading && !this.leading) {
           this.leading = true;
           this.options.log?.('info', `instance ${this.instance} holds the scheduler lease`, { instance: this.instance });
-          for (const listener of this.listeners) listener();
+          for (const listener of this.listeners) listener(before !== undefined);
         } else if (!leading && this.leading) {
           this.leading = false;
           this.options.log?.('warn', `instance ${this.instance} lost the scheduler lease`, { instance: this.instance });

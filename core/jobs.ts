@@ -42,12 +42,13 @@ export interface Coordinator {
   close?(): Promise<void>;
   /**
    * Calls `listener` whenever this instance becomes the one that runs
-   * scheduled work (took the lease over from a dead holder, or was first).
-   * The runner then catches up: the latest due time of each job within
-   * `catchUpMs` before now is claimed again, so a run the dead holder never
-   * started, or started and never finished, is run once by the new holder.
+   * scheduled work: `takeOver` when it took the lease over from a holder
+   * that stopped renewing it (died, or lost the database). The runner then
+   * catches up (catchUp): each due time within `catchUpMs` before now is
+   * claimed, so a run the dead holder never started, or started and never
+   * finished, is run once by the new holder.
    */
-  onLeadership?(listener: () => void): void;
+  onLeadership?(listener: (takeOver: boolean) => void): void;
   /** How far back a new holder looks for due times nobody ran (default 60 s). */
   catchUpMs?: number;
   /** Starts heartbeats and the lease (called by JobRunner.start). */
@@ -125,7 +126,9 @@ export class JobRunner {
     for (const entry of this.entries.values()) this.arm(entry);
     if (!this.listening) {
       this.listening = true;
-      this.coordinator.onLeadership?.(() => void this.catchUp());
+      this.coordinator.onLeadership?.((takeOver) => {
+        if (takeOver) void this.catchUp();
+      });
     }
     void this.coordinator.start?.().catch((error: Error) => this.options.log?.('error', `the job coordinator did not start: ${error.message}`));
   }

@@ -312,6 +312,14 @@ async function openPostgres(url: string): Promise<Database> {
   // pg_terminate_backend) emits 'error' on the pool; unhandled, that kills the
   // process. The pool drops that client and the next query reconnects.
   pool.on('error', () => undefined);
+  // A client checked out (in a transaction between two statements, awaiting
+  // the CA's signature, say) is not the pool's to watch: when the server goes
+  // away then, the client emits 'error' with nobody listening and the whole
+  // process dies (found by killing PostgreSQL during issuance, issue 15).
+  // The transaction's next statement fails instead, and the pool drops the client.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   try {
     const client = await pool.connect();
     client.release();

@@ -425,6 +425,23 @@ class StaticProvider implements MigrationProvider {
 }
 
 export async function migrateToLatest(database: Database): Promise<string[]> {
+  // Rolling upgrades: the previous release still runs on a database a newer
+  // one has migrated (migrations only add). Kysely refuses a database with
+  // migrations it does not know of; when every one this release knows is
+  // applied, the newer ones are left alone and this release runs on it.
+  const known = Object.keys(migrations);
+  let executed: string[] = [];
+  try {
+    executed = (await sql<{ name: string }>`select name from kysely_migration`.execute(database.db)).rows.map((r) => r.name);
+  } catch {
+    /* a fresh database: no migration table yet */
+  }
+  const newer = executed.filter((name) => !known.includes(name));
+  if (newer.length) {
+    const missing = known.filter((name) => !executed.includes(name));
+    if (missing.length === 0) return [];
+    throw new EgovError('unavailable', `the database on ${database.location} has migrations of another release (${newer.join(', ')}) but lacks ${missing.join(', ')} of this one: upgrade this release to the newer one`);
+  }
   const migrator = new Migrator({ db: database.db, provider: new StaticProvider(database.dialect) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Authority, CrlService, fixedPassphrase, OcspResponder, toPem } from '../ca/index.js';
-import { openDatabase, type Database } from '../core/index.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { Authority, certificateDirectory, CrlService, fixedPassphrase, OcspResponder, toPem } from '../ca/index.js';
+import { AccessControl, openDatabase, type Database } from '../core/index.js';
 import { usePostgres } from './support/postgres.js';
 
 const postgres = usePostgres();
@@ -73,5 +74,45 @@ describe('caches across instances on one PostgreSQL', () => {
     expect(built).toHaveLength(1);
     expect((await b.crls.current('city', 'delta')).number).toBe(built[0]!.number);
     expect(await a.crls.buildDueDeltas()).toHaveLength(0); // covered now
+  }, 60_000);
+
+  it('keeps sessions and lockouts in the database: a sign-in on one instance works on the other, a sign-out or lockout on one holds on both', async () => {
+    const url = await postgres.createDatabase('cluster_sessions');
+    const settings = { maxFailedSignIns: 2, lockoutMinutes: 15, sessionIdleMinutes: 15, sessionMaxHours: 8 };
+    const instances: Array<{ authority: Authority; access: AccessControl }> = [];
+    for (let i = 0; i < 2; i++) {
+      const database = await openDatabase({ dataDir: '/nonexistent', url });
+      closing.push(() => database.close());
+      const authority = new Authority({ database, publicUrl: 'http://pki.city.example', passphrase: fixedPassphrase('cluster sessions passphrase') });
+      instances.push({ authority, access: new AccessControl({ database, directory: certificateDirectory(authority), settings }) });
+    }
+    const [a, b] = instances as [(typeof instances)[0], (typeof instances)[0]];
+    await a.authority.initHierarchy({ name: 'city', algorithm: 'ecdsa-p256', subject: '/C=CN/O=City E-Gov/CN=city Root CA' }, BY);
+    const [issuing] = await a.authority.chain('city');
+    const person = async (name: string) => {
+      const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const issued = await a.authority.issueForPublicKey({ ca: 'city', profile: 'person', subject: `CN=${name},serialNumber=EMP-${name},OU=Test`, publicKey }, BY);
+      await a.access.bind({ ca: 'city', serial: issued.serial, holder: name, roles: ['ca-admin'], password: 'Cluster-Passw0rd!' }, BY);
+      return { der: issued.der, issuerDer: issuing, authorized: true, authorizationError: undefined };
+    };
+    const alice = await person('alice');
+    const grant = await a.access.signIn(await a.access.authenticate(alice, undefined, 'test'), 'Cluster-Passw0rd!', 'test');
+    expect(grant.activeRoles).toContain('ca-admin');
+    // b never saw the sign-in: it finds the session in the database.
+    const onB = await b.access.authenticate(alice, grant.cookie, 'test');
+    expect(onB.session).toBeTruthy();
+    expect(onB.activeRoles).toContain('ca-admin');
+    // Signed out on a: within the 2-s recheck b no longer honours the cookie it has cached.
+    await a.access.signOut(await a.access.authenticate(alice, grant.cookie, 'test'));
+    await new Promise((r) => setTimeout(r, 2500));
+    const afterSignOut = await b.access.authenticate(alice, grant.cookie, 'test');
+    expect(afterSignOut.session ?? null).toBeNull();
+    expect(afterSignOut.activeRoles).not.toContain('ca-admin');
+
+    // Two wrong passwords on a lock the certificate out on b too.
+    const bob = await person('bob');
+    await expect(a.access.signIn(await a.access.authenticate(bob, undefined, 'test'), 'wrong password 1', 'test')).rejects.toThrow(/wrong password/);
+    await expect(a.access.signIn(await a.access.authenticate(bob, undefined, 'test'), 'wrong password 2', 'test')).rejects.toThrow(/locked/);
+    await expect(b.access.signIn(await b.access.authenticate(bob, undefined, 'test'), 'Cluster-Passw0rd!', 'test')).rejects.toThrow(/locked/);
   }, 60_000);
 });

@@ -171,3 +171,27 @@ export async function schedulerLease(database: Database): Promise<LeaseView | nu
   const row = await database.db.selectFrom('cluster_lease').selectAll().where('name', '=', SCHEDULER_LEASE).executeTakeFirst();
   return row ? { name: row.name, holder: row.holder, acquiredAt: Number(row.acquired_at), expiresAt: Number(row.expires_at) } : null;
 }
+
+export interface ClusterStatus {
+  dialect: Database['dialect'];
+  /** The scheduler lease, with how long it has left in the database's clock. */
+  lease: (LeaseView & { expiresInMs: number }) | null;
+  /** Instances with their heartbeat's age (the lease's holder among them). */
+  instances: Array<{ id: string; host: string; pid: number; startedAt: string; heartbeatAgeMs: number; holdsLease: boolean }>;
+  /** The newest claimed due times, newest first. */
+  runs: Array<{ job: string; due: string; instance: string; attempts: number; ended: boolean; ok: boolean | null; error: string | null }>;
+}
+
+/** What `egov-ops cluster status` shows: who holds the lease, who heartbeats, what ran. */
+export async function clusterStatus(database: Database, limit = 20): Promise<ClusterStatus> {
+  const now = database.dialect === 'postgres' ? Number((await sql<{ now: number }>`select ${NOW_MS} as now`.execute(database.db)).rows[0]!.now) : Date.now();
+  const lease = await schedulerLease(database);
+  const instances = await database.db.selectFrom('cluster_instance').selectAll().orderBy('started_at').execute();
+  const runs = await database.db.selectFrom('cluster_job_run').selectAll().orderBy('claimed_at', 'desc').limit(limit).execute();
+  return {
+    dialect: database.dialect,
+    lease: lease ? { ...lease, expiresInMs: lease.expiresAt - now } : null,
+    instances: instances.map((i) => ({ id: i.id, host: i.host, pid: i.pid, startedAt: new Date(Number(i.started_at)).toISOString(), heartbeatAgeMs: now - Number(i.heartbeat_at), holdsLease: lease?.holder === i.id })),
+    runs: runs.map((r) => ({ job: r.job, due: r.due, instance: r.instance, attempts: r.attempts, ended: r.ended_at !== null, ok: r.ok === null ? null : r.ok === 1, error: r.error })),
+  };
+}

@@ -3,7 +3,9 @@
 // stops without giving the lease up) another takes over and runs the due
 // times nobody ran. Migrations run once when instances open the database together.
 import { afterEach, describe, expect, it } from 'vitest';
-import { JobRunner, migrations, openDatabase, PostgresCoordinator, schedulerLease, type Database } from '../core/index.js';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { JobRunner, migrations, openDatabase, PostgresCoordinator, schedulerLease, type ClusterStatus, type Database } from '../core/index.js';
 import { usePostgres } from './support/postgres.js';
 
 const postgres = usePostgres();
@@ -104,6 +106,7 @@ describe('the PostgreSQL scheduler lease', () => {
     const url = await postgres.createDatabase('cluster_orphan');
     const [a, b] = await Promise.all([0, 1].map(() => openDatabase({ dataDir: '/nonexistent', url })));
     open.push(a!, b!);
+    // (url is used by the CLI below)
     const first = new PostgresCoordinator(a!, { instance: 'first', ttlMs: 1000, heartbeatMs: 200 });
     await first.start();
     expect(first.isLeader).toBe(true);
@@ -124,6 +127,13 @@ describe('the PostgreSQL scheduler lease', () => {
     expect(await second.claim('nightly', due, 1000)).toBe(false);
     const row = await a!.db.selectFrom('cluster_job_run').selectAll().executeTakeFirstOrThrow();
     expect(row).toMatchObject({ instance: 'second', attempts: 2, ok: 1 });
+    // `egov-ops cluster status` shows the same.
+    const shown = spawnSync(process.execPath, [path.resolve('dist/egov-ops/main.js'), '--data-dir', '/nonexistent', '--json', 'cluster', 'status'], { env: { ...process.env, EGOV_OPS_DATABASE_URL: url }, encoding: 'utf8' });
+    expect(shown.status, shown.stderr).toBe(0);
+    const status = JSON.parse(shown.stdout) as ClusterStatus;
+    expect(status.lease?.holder).toBe('second');
+    expect(status.instances.find((i) => i.id === 'second')?.holdsLease).toBe(true);
+    expect(status.runs).toEqual([expect.objectContaining({ job: 'nightly', instance: 'second', attempts: 2, ended: true, ok: true })]);
     await second.close();
     expect(await schedulerLease(a!)).toBeNull();
   }, 60_000);

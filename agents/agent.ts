@@ -26,8 +26,12 @@ export const AgentConfigSchema = Type.Object(
     /** The agent's name: the CN of its certificate and its identity at the monitor. */
     name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
     zone: Type.Union([Type.Literal('internal'), Type.Literal('external'), Type.Literal('dmz')]),
-    /** The monitor's HTTPS (mTLS) address, e.g. https://monitor.city.gov.cn:8443. */
-    monitorUrl: Type.String({ pattern: '^https://' }),
+    /**
+     * The monitor's HTTPS (mTLS) address, e.g. https://monitor.city.gov.cn:8443;
+     * or several (the instances of a monitor on one PostgreSQL): the agent
+     * uses one and fails over to the next when it does not answer.
+     */
+    monitorUrl: Type.Union([Type.String({ pattern: '^https://' }), Type.Array(Type.String({ pattern: '^https://' }), { minItems: 1, maxItems: 16 })]),
     /** PEM file of the CA chain that issued the monitor's certificate. */
     caFile: Type.String({ minLength: 1 }),
     /** Where the agent keeps its key, certificate and outbox. */
@@ -103,6 +107,54 @@ function toCredentials(snmp: WireTarget['snmp']): Credentials {
   };
 }
 
+/** The monitor URLs of a config, one or several, without a trailing slash. */
+export function monitorUrls(config: Pick<AgentConfig, 'monitorUrl'>): string[] {
+  return (Array.isArray(config.monitorUrl) ? config.monitorUrl : [config.monitorUrl]).map((u) => u.replace(/\/+$/, ''));
+}
+
+type Send = (url: string, method: string, body?: unknown) => Promise<{ status: number; text: string }>;
+
+/**
+ * Several monitor instances: requests go to the one that answered last; one
+ * that cannot be reached, or answers 502/503/504 (a proxy in front of a dead
+ * instance, or one whose database is away), is left for the next, each tried
+ * once per request. Any other answer (2xx, 4xx) is the monitor's word, the
+ * same from every instance, and is returned as it is.
+ */
+export class MonitorEndpoints {
+  private index = 0;
+
+  constructor(
+    readonly urls: string[],
+    private readonly sendTo: Send,
+    private readonly log?: { warn(message: string): void },
+  ) {
+    if (urls.length === 0) throw new EgovError('bad-config', 'no monitor URL');
+  }
+
+  get current(): string {
+    return this.urls[this.index]!;
+  }
+
+  async send(pathAndQuery: string, method: string, body?: unknown): Promise<{ status: number; text: string; url: string }> {
+    let lastError: Error | undefined;
+    for (let tried = 0; tried < this.urls.length; tried++) {
+      const url = this.urls[this.index]!;
+      try {
+        const reply = await this.sendTo(`${url}${pathAndQuery}`, method, body);
+        if (![502, 503, 504].includes(reply.status) || tried === this.urls.length - 1) return { ...reply, url };
+        lastError = new Error(`${url} answered ${reply.status}`);
+      } catch (error) {
+        lastError = error as Error;
+        if (tried === this.urls.length - 1) throw error;
+      }
+      this.index = (this.index + 1) % this.urls.length;
+      this.log?.warn(`monitor ${url} failed (${lastError.message}); trying ${this.urls[this.index]}`);
+    }
+    throw lastError ?? new Error('no monitor answered');
+  }
+}
+
 export interface AgentLog {
   info(message: string): void;
   warn(message: string): void;
@@ -144,7 +196,8 @@ export async function ensureIdentity(config: AgentConfig, log: AgentLog): Promis
   if (!config.enrolmentCode) throw new EgovError('bad-config', `agent ${config.name} holds no certificate yet (${certFile}): give enrolmentCode (from \`egov-ops access code --role agent\`) in the config`);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const reply = await request(`${config.monitorUrl}/api/access/enrol`, { caPem }, 'POST', {
+  const monitors = new MonitorEndpoints(monitorUrls(config), (url, method, body) => request(url, { caPem }, method, body), log);
+  const reply = await monitors.send('/api/access/enrol', 'POST', {
     code: config.enrolmentCode,
     name: config.name,
     publicKey: publicKey.export({ type: 'spki', format: 'pem' }),
@@ -158,7 +211,7 @@ export async function ensureIdentity(config: AgentConfig, log: AgentLog): Promis
         return reply.text.slice(0, 200);
       }
     })();
-    throw new EgovError(reply.status === 401 ? 'unauthorized' : 'unavailable', `enrolment at ${config.monitorUrl} refused (${reply.status}): ${message}`);
+    throw new EgovError(reply.status === 401 ? 'unauthorized' : 'unavailable', `enrolment at ${monitors.current} refused (${reply.status}): ${message}`);
   }
   const enrolled = JSON.parse(reply.text) as { serial: string; certificatePem: string; role: string };
   if (enrolled.role !== 'agent') throw new EgovError('forbidden', `the enrolment code was for the role ${enrolled.role}, not agent`);
@@ -197,11 +250,15 @@ export class Agent {
   private targets: WireTarget[] = [];
   private nodeByAddress = new Map<string, string>();
 
+  private readonly monitors: MonitorEndpoints;
+
   private constructor(
     readonly config: AgentConfig,
     private readonly identity: Identity,
     private readonly log: AgentLog,
-  ) {}
+  ) {
+    this.monitors = new MonitorEndpoints(monitorUrls(config), (url, method, body) => request(url, identity, method, body), log);
+  }
 
   static async start(config: AgentConfig, log: AgentLog): Promise<Agent> {
     const identity = await ensureIdentity(config, log);
@@ -286,17 +343,17 @@ export class Agent {
       });
       await this.tls.listen();
     }
-    this.log.info(`agent ${config.name} (${config.zone}) running: ${this.targets.length} devices every ${config.pollIntervalSeconds} s; traps on UDP ${this.traps.port}; syslog on UDP ${this.udp ? `${this.udp.port} (${this.udp.engine})` : '-'} / TCP ${this.tcp?.port ?? '-'} / TLS ${this.tls?.port ?? '-'}; shipping to ${config.monitorUrl}`);
+    this.log.info(`agent ${config.name} (${config.zone}) running: ${this.targets.length} devices every ${config.pollIntervalSeconds} s; traps on UDP ${this.traps.port}; syslog on UDP ${this.udp ? `${this.udp.port} (${this.udp.engine})` : '-'} / TCP ${this.tcp?.port ?? '-'} / TLS ${this.tls?.port ?? '-'}; shipping to ${monitorUrls(config).join(', ')}`);
   }
 
   private async deliver(items: OutboxItem[]): Promise<void> {
-    const reply = await request(`${this.config.monitorUrl}/api/monitor/ingest`, this.identity, 'POST', { items });
+    const reply = await this.monitors.send('/api/monitor/ingest', 'POST', { items });
     // 2xx: stored (or already stored). Anything else: the same batch again later.
     if (reply.status < 200 || reply.status >= 300) throw new EgovError('unavailable', `monitor answered ${reply.status}: ${reply.text.slice(0, 200)}`);
   }
 
   private async refreshTargets(): Promise<void> {
-    const reply = await request(`${this.config.monitorUrl}/api/monitor/agent/targets?zone=${this.config.zone}`, this.identity, 'GET');
+    const reply = await this.monitors.send(`/api/monitor/agent/targets?zone=${this.config.zone}`, 'GET');
     if (reply.status !== 200) throw new EgovError('unavailable', `monitor answered ${reply.status}: ${reply.text.slice(0, 200)}`);
     this.targets = (JSON.parse(reply.text) as { targets: WireTarget[] }).targets;
     this.nodeByAddress = new Map(this.targets.map((t) => [t.address, t.name]));

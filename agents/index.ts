@@ -1,3 +1,3 @@
 // agents: what runs in each network zone: the SNMP poller and trap receiver,
 // the syslog receivers, the outbox, and the agent that ties them together.
-export { Agent, loadAgentConfig, ensureIdentity, AgentConfigSchema, type AgentConfig, type AgentLog, type AgentStatus } from './agent.js';
+export { Agent, MonitorEndpoints, monitorUrls, loadAgentConfig, ensureIdentity, AgentConfigSchema, type AgentConfig, type AgentLog, type AgentStatus } from './agent.js';

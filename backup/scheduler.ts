@@ -9,6 +9,7 @@
 // day's retention to the other's timing.
 // Failures are recorded by the service and emitted as its 'run' and 'prune' events.
 
+import type { Job as JobRunnerJob } from '../core/index.js';
 import type { BackupService } from './service.js';
 import type { BackupTarget } from './plans.js';
 
@@ -49,6 +50,21 @@ export class BackupScheduler {
     this.stopped = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+  }
+
+  /**
+   * The same schedule as named jobs for `serve`'s JobRunner, instead of
+   * start(): `backup.run:<target>` on the target's schedule and
+   * `backup.prune:<target>` on its pruneSchedule, each doing what the timer
+   * does (fire, firePrune: skipped if still going, queued behind the
+   * target's other work). Under the scheduler lease they run once across
+   * instances.
+   */
+  jobs(): JobRunnerJob[] {
+    return [...this.service.settings.targets.values()].flatMap((target) => [
+      { name: `backup.run:${target.name}`, schedule: target.schedule, leaseMs: 6 * 3600_000, run: () => this.fire(target.name) },
+      { name: `backup.prune:${target.name}`, schedule: target.pruneSchedule, leaseMs: 6 * 3600_000, run: () => this.firePrune(target.name) },
+    ]);
   }
 
   /** When each target runs next. */

@@ -53,6 +53,12 @@ export interface RunResult {
   repositoryCreated: boolean;
   /** Only when the run was asked to prune (`backup run --prune`). */
   retention?: PruneResult;
+  /**
+   * Stale restic locks left in a same-city repository by a process that is
+   * gone (a run killed mid-way): reported here, in the message and the
+   * audit record, never removed by the run (`egov-ops backup unlock` does it).
+   */
+  staleLocks?: LockInfo[];
   /** Wall time of each step: opening the repository, staging, restic backup, retention (forget --prune; 0 unless asked for). */
   seconds?: { open: number; stage: number; backup: number; retention: number; total: number };
 }
@@ -330,7 +336,13 @@ export class BackupService {
       }
       phase.backup = seconds(t2);
       const status: BackupRunTable['status'] = result.code === 3 ? 'partial' : 'success';
-      const message = status === 'partial' ? `snapshot ${summary.snapshotId.slice(0, 8)} made, but some files could not be read: ${resticMessage(result.stderr)}` : `snapshot ${summary.snapshotId.slice(0, 8)}: ${summary.filesTotal} files, ${summary.bytesTotal} bytes read, ${summary.bytesAdded} bytes added to the repository`;
+      // Our restic has removed its own lock: any lock file left in a local
+      // repository is another process's. One that is stale (its process is
+      // gone: a run killed mid-way) is reported, not removed. (Free to look
+      // at on a local repository; a remote one would cost restic calls per run.)
+      const staleLocks = target.kind === 'same-city' && readdirSafe(path.join(target.repository, 'locks')).length ? (await repo.locks(this.now()).catch(() => [])).filter((l) => l.stale) : [];
+      const staleNote = staleLocks.length ? `; ${staleLocks.length} stale restic lock(s) left in the repository, not removed (\`egov-ops backup unlock --target ${target.name}\` removes them): ${staleLocks.map(describeLock).join('; ')}` : '';
+      const message = (status === 'partial' ? `snapshot ${summary.snapshotId.slice(0, 8)} made, but some files could not be read: ${resticMessage(result.stderr)}` : `snapshot ${summary.snapshotId.slice(0, 8)}: ${summary.filesTotal} files, ${summary.bytesTotal} bytes read, ${summary.bytesAdded} bytes added to the repository`) + staleNote;
       const row: Omit<BackupRunTable, 'id'> = {
         ...runRowStart(),
         status,
@@ -344,7 +356,7 @@ export class BackupService {
         message,
         manifest: JSON.stringify(manifest),
       };
-      await this.record(row, 'backup.run', { snapshotId: summary.snapshotId, filesTotal: summary.filesTotal, bytesAdded: summary.bytesAdded, bytesTotal: summary.bytesTotal, resticExitCode: result.code, repositoryCreated: created });
+      await this.record(row, 'backup.run', { snapshotId: summary.snapshotId, filesTotal: summary.filesTotal, bytesAdded: summary.bytesAdded, bytesTotal: summary.bytesTotal, resticExitCode: result.code, repositoryCreated: created, ...(staleLocks.length ? { staleLocks: staleLocks.map(describeLock) } : {}) });
       const runResult: RunResult = {
         ...base,
         ok: true,
@@ -359,6 +371,7 @@ export class BackupService {
         resticExitCode: result.code,
         message,
         repositoryCreated: created,
+        ...(staleLocks.length ? { staleLocks } : {}),
       };
       if (options.prune) {
         const t3 = performance.now();

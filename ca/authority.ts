@@ -608,8 +608,13 @@ export class Authority {
   watchStatusChanges(intervalMs = 1000): () => void {
     let seen = -1;
     let running = false;
-    const check = async () => {
-      if (running) return;
+    // A notification that came while a check was going: look once more after it.
+    let again = false;
+    const check = async (): Promise<void> => {
+      if (running) {
+        again = true;
+        return;
+      }
       running = true;
       try {
         const seq = await currentStatusSeq(this.database);
@@ -625,12 +630,22 @@ export class Authority {
         seen = seq;
       } finally {
         running = false;
+        if (again) {
+          again = false;
+          void check().catch(() => undefined);
+        }
       }
     };
     void check().catch(() => undefined);
     const timer = setInterval(() => void check().catch(() => undefined), intervalMs);
     timer.unref();
-    return () => clearInterval(timer);
+    // On PostgreSQL a trigger (0016-cluster) notifies every instance of a status
+    // change as it commits: look at once (a check going on is followed by another).
+    const unlisten = this.database.listen?.('egov_ca_status', () => void check().catch(() => undefined));
+    return () => {
+      clearInterval(timer);
+      void unlisten?.();
+    };
   }
 }
 

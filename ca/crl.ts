@@ -3,7 +3,7 @@
 // soon after (debounced) and a full CRL on its schedule, so a revoke stays
 // a single-row update however many entries the CRL holds.
 
-import { EgovError, appendAudit, type Database } from '../core/index.js';
+import { EgovError, appendAudit, type Database, type Job } from '../core/index.js';
 import * as der from './asn1/der.js';
 import type { Authority, SigningContext } from './authority.js';
 import { extension } from './certificate.js';
@@ -244,7 +244,8 @@ export class CrlService {
 
   /** The CRL to publish: the newest of its kind while it is fresh, else a new one. */
   async current(ca: string, kind: CrlKind): Promise<BuiltCrl> {
-    const cached = this.latest.get(`${ca}/${kind}`) ?? (await this.latestStored(ca, kind))?.row;
+    // The database first: another instance sharing it may have built a newer one.
+    const cached = (await this.latestStored(ca, kind))?.row ?? this.latest.get(`${ca}/${kind}`);
     const margin = Math.min(this.options.validityHours * 3600_000 / 4, 3600_000);
     if (cached && cached.nextUpdate.getTime() - margin > this.now().getTime()) {
       this.latest.set(`${ca}/${kind}`, cached);
@@ -279,6 +280,54 @@ export class CrlService {
     run();
     this.schedule = setInterval(run, Math.min(this.options.intervalSeconds * 1000, 60_000));
     this.schedule.unref();
+  }
+
+  /**
+   * The CRL schedule as named jobs for `serve`'s JobRunner (run once across
+   * instances under the scheduler lease): `crl.full` builds a full CRL for
+   * each CA whose newest is older than the interval (looked at every
+   * interval, at most every minute, as start() does); `crl.delta` builds a
+   * delta for each CA with a status change its newest CRL does not cover,
+   * looked at every afterChangeSeconds (at least 1 s), so a revoke is on a
+   * CRL that soon after, whichever instance took it.
+   */
+  jobs(): Job[] {
+    return [
+      { name: 'crl.full', schedule: { everyMs: Math.min(this.options.intervalSeconds * 1000, 60_000) }, run: () => this.buildDueFull() },
+      { name: 'crl.delta', schedule: { everyMs: Math.max(1000, this.options.afterChangeSeconds * 1000) }, run: () => this.buildDueDeltas() },
+    ];
+  }
+
+  /** A full CRL for each CA whose newest full CRL is older than the interval (or missing). */
+  async buildDueFull(): Promise<BuiltCrl[]> {
+    const built: BuiltCrl[] = [];
+    const cas = await this.database.db.selectFrom('ca_authority').select('name').execute();
+    for (const { name } of cas) {
+      // Read from the database, not this instance's memory: another instance may have built it.
+      const full = (await this.latestStored(name, 'full'))?.row;
+      const due = !full || this.now().getTime() - full.thisUpdate.getTime() >= this.options.intervalSeconds * 1000;
+      if (due) built.push(await this.build(name, 'full'));
+    }
+    return built;
+  }
+
+  /** A delta CRL for each CA with a status change after what its newest CRL (full or delta) covers. */
+  async buildDueDeltas(): Promise<BuiltCrl[]> {
+    const built: BuiltCrl[] = [];
+    const cas = await this.database.db.selectFrom('ca_authority').select('name').execute();
+    for (const { name } of cas) {
+      const newest = await this.database.db.selectFrom('crl').select((eb) => eb.fn.max('covers_seq').as('seq')).where('ca_name', '=', name).executeTakeFirst();
+      if (newest?.seq === null || newest?.seq === undefined) continue; // no CRL yet: crl.full makes the first
+      const changed = await this.database.db
+        .selectFrom('certificate')
+        .select('serial')
+        .where('ca_name', '=', name)
+        .where('status_changed_seq', '>', Number(newest.seq))
+        .limit(1)
+        .executeTakeFirst();
+      if (changed) built.push(await this.build(name, 'delta'));
+    }
+    return built;
   }
 
   stop(): void {

@@ -24,6 +24,7 @@ const GROUPS: Array<{ words: readonly string[]; load: () => Promise<Register> }>
   { words: ['snmp'], load: async () => (await import('./snmp.js')).registerSnmpCommands },
   { words: ['dashboards'], load: async () => (await import('./dashboards.js')).registerDashboardsCommands },
   { words: ['playbook'], load: async () => (await import('./playbook.js')).registerPlaybookCommands },
+  { words: ['cluster'], load: async () => (await import('./cluster.js')).registerClusterCommands },
 ];
 
 /** Global options that take a value: their value is not the command word. */

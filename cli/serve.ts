@@ -6,7 +6,7 @@
 
 import { accessHierarchy, caRoutes, deskPages, raRoutes, serverTlsMaterial, trustedClientCas } from '../ca/index.js';
 import { BackupScheduler, BackupService } from '../backup/index.js';
-import { accessRoutes, consolePages, createLogger, createServer, EgovError, JobRunner, openSecretBox } from '../core/index.js';
+import { accessRoutes, consolePages, coordinatorFor, createLogger, createServer, EgovError, JobRunner, openSecretBox } from '../core/index.js';
 import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, topologyPages, type Monitor } from '../monitor/index.js';
 import { agentDeliverySource, backupSource, caSource, nodeStateSource, SuiteMetrics, SUITE_METRICS_INTERVAL_MS, syslogVolumeSource } from '../dashboards/index.js';
 import { metricsOptions } from './monitor.js';
@@ -38,13 +38,23 @@ export interface Started {
 
 const DAY_MS = 86_400_000;
 
+/** EGOV_CLUSTER_TTL_MS shortens the lease (tests of take-over); the default is 15 s, renewed every 5 s. */
+function clusterTimings(): { ttlMs?: number } {
+  const ttl = Number(process.env.EGOV_CLUSTER_TTL_MS);
+  return Number.isFinite(ttl) && ttl >= 1000 ? { ttlMs: ttl } : {};
+}
+
 export async function startServer(suite: Suite, options: StartOptions): Promise<Started> {
   const logger = createLogger(suite.config.log.level);
   const host = options.host ?? suite.config.server.host;
   const { authority, crls, ocsp, access, desk } = suite;
 
   // Modules add their periodic work here; it starts once both listeners are up.
-  const jobs = new JobRunner({ log: (level, line, fields) => logger[level](fields ?? {}, line) });
+  // On PostgreSQL the instances sharing the database run each due time once,
+  // under the scheduler lease (core/cluster.ts); on SQLite this instance runs everything.
+  const jobLog = (level: 'debug' | 'info' | 'warn' | 'error', line: string, fields?: Record<string, unknown>) => logger[level](fields ?? {}, line);
+  const coordinator = coordinatorFor(suite.database, { log: jobLog, ...clusterTimings() });
+  const jobs = new JobRunner({ log: jobLog, coordinator });
   const monitor = await openMonitor({
     database: suite.database,
     secrets: openSecretBox(suite.config.dataDir),
@@ -89,7 +99,8 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
 
   const app = createServer({ logger, ...(secureUrl ? { secureUrl } : {}) });
   await app.register(caRoutes, { authority, crls, ocsp });
-  crls.start();
+  // Full CRLs on their interval, deltas soon after a status change (on any instance).
+  for (const job of crls.jobs()) jobs.add(job);
   const stopWatching = authority.watchStatusChanges();
   // Backups on each target's schedule, retention on its pruneSchedule; failures are recorded by the service.
   const backupService = new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'scheduler' } });
@@ -112,15 +123,16 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
       return result;
     },
   });
-  backups.start();
+  for (const job of backups.jobs()) jobs.add(job);
   // Logs and events past their retention (180 days by default), metrics past theirs: once a day.
-  const prune = () => monitor.pruneExpired().catch((error: Error) => logger.error({ err: error }, 'pruning the monitor stores failed'));
-  const pruning = setInterval(prune, DAY_MS).unref();
+  jobs.add({
+    name: 'monitor.retention',
+    schedule: { everyMs: DAY_MS },
+    run: () => monitor.pruneExpired().catch((error: Error) => logger.error({ err: error }, 'pruning the monitor stores failed')),
+  });
   app.addHook('onClose', async () => {
     await jobs.stop();
     stopWatching();
-    backups.stop();
-    clearInterval(pruning);
     await secure?.app.close();
   });
   let address: string;
@@ -131,5 +143,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     throw new EgovError('unavailable', `cannot listen on ${host}:${options.port ?? suite.config.server.port}: ${(error as Error).message}`);
   }
   jobs.start();
+  // One instance: the first full CRL now, as before (with several, the lease holder catches up).
+  if (suite.database.dialect === 'sqlite') void jobs.runNow('crl.full');
   return { app, address, monitor, jobs, suiteMetrics, ...(secure ? { secure } : {}) };
 }

@@ -27,6 +27,7 @@ export {
 export { createLogger, type Logger } from './logging.js';
 export { parseSchedule, type Schedule } from './schedule.js';
 export { JobRunner, singleInstance, type Job, type JobContext, type JobRunnerOptions, type Coordinator, type JobRunRecord } from './jobs.js';
+export { clusterStatus, coordinatorFor, PostgresCoordinator, schedulerLease, SCHEDULER_LEASE, type ClusterOptions, type ClusterStatus, type LeaseView } from './cluster.js';
 export { createServer, ROLES, type Role, type RouteRoles, type ServerOptions } from './http.js';
 export { openSecretBox, secretBoxFromKey, type SecretBox } from './secrets.js';
 export {

@@ -40,6 +40,19 @@ export interface Coordinator {
   /** The run of (job, due) ended here (ok or not). */
   finished?(job: string, due: Date, outcome: JobRunRecord): Promise<void>;
   close?(): Promise<void>;
+  /**
+   * Calls `listener` whenever this instance becomes the one that runs
+   * scheduled work: `takeOver` when it took the lease over from a holder
+   * that stopped renewing it (died, or lost the database). The runner then
+   * catches up (catchUp): each due time within `catchUpMs` before now is
+   * claimed, so a run the dead holder never started, or started and never
+   * finished, is run once by the new holder.
+   */
+  onLeadership?(listener: (takeOver: boolean) => void): void;
+  /** How far back a new holder looks for due times nobody ran (default 60 s). */
+  catchUpMs?: number;
+  /** Starts heartbeats and the lease (called by JobRunner.start). */
+  start?(): Promise<void>;
 }
 
 export const singleInstance: Coordinator = { claim: async () => true };
@@ -90,6 +103,7 @@ export class JobRunner {
   private readonly now: () => Date;
   private controller = new AbortController();
   private started = false;
+  private listening = false;
 
   constructor(private readonly options: JobRunnerOptions = {}) {
     this.coordinator = options.coordinator ?? singleInstance;
@@ -110,6 +124,40 @@ export class JobRunner {
     this.started = true;
     this.controller = new AbortController();
     for (const entry of this.entries.values()) this.arm(entry);
+    if (!this.listening) {
+      this.listening = true;
+      this.coordinator.onLeadership?.((takeOver) => {
+        if (takeOver) void this.catchUp();
+      });
+    }
+    void this.coordinator.start?.().catch((error: Error) => this.options.log?.('error', `the job coordinator did not start: ${error.message}`));
+  }
+
+  /**
+   * Claims, for each job, every due time in the catch-up window (now minus
+   * the coordinator's catchUpMs) and up to now, oldest first, one after the
+   * other: a due time somebody already ran is refused by the coordinator, one
+   * nobody ran (the lease had no live holder then) or whose runner died is
+   * run here, once. Due times that come while catching up (their timer finds
+   * the job busy) are taken in the same loop. Called when this instance
+   * takes the lease over.
+   */
+  async catchUp(): Promise<void> {
+    if (!this.started) return;
+    const window = this.coordinator.catchUpMs ?? 60_000;
+    await Promise.allSettled(
+      [...this.entries.values()].map(async (entry) => {
+        if (entry.running) await entry.running;
+        let after = new Date(this.now().getTime() - window);
+        for (let n = 0; n < 1000 && this.started; n++) {
+          const due = JobRunner.nextDue(entry.job.schedule, after);
+          if (due.getTime() > this.now().getTime()) break;
+          after = due;
+          if (entry.running) await entry.running;
+          await this.execute(entry, due, true);
+        }
+      }),
+    );
   }
 
   /** Stops arming, aborts what runs, and waits for it to end. */

@@ -106,11 +106,15 @@ interface CachedSession {
   lastSeenAt: number;
   /** When last_seen_at was last written; written at most once a minute. */
   flushedAt: number;
+  /** When the row was last read: another instance may have ended the session (sign-out) since. */
+  checkedAt: number;
 }
 
 export const SESSION_COOKIE = 'egov_session';
 const IDENTITY_CACHE_MS = 2000;
 const LAST_SEEN_FLUSH_MS = 60_000;
+/** A cached session is read again after this long, so a sign-out on another instance ends it here too. */
+const SESSION_RECHECK_MS = 2000;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const bindingObject = (ca: string, serial: string) => `access:${ca}/serial:${serial}`;
@@ -202,11 +206,20 @@ export class AccessControl {
   private async activeSession(cookie: string, identity: PeerIdentity): Promise<CachedSession | undefined> {
     const idHash = sha256(cookie);
     let session = this.sessions.get(idHash);
+    if (session && Date.now() - session.checkedAt > SESSION_RECHECK_MS) {
+      const row = await this.database.db.selectFrom('access_session').select(['ended_at', 'last_seen_at']).where('id_hash', '=', idHash).executeTakeFirst();
+      if (!row || row.ended_at !== null) {
+        this.sessions.delete(idHash);
+        return undefined;
+      }
+      session.checkedAt = Date.now();
+      session.lastSeenAt = Math.max(session.lastSeenAt, Date.parse(row.last_seen_at));
+    }
     if (!session) {
       const row = await this.database.db.selectFrom('access_session').selectAll().where('id_hash', '=', idHash).where('ended_at', 'is', null).executeTakeFirst();
       if (!row) return undefined;
       const lastSeen = Date.parse(row.last_seen_at);
-      session = { idHash, ca: row.ca_name, serial: row.serial, csrf: row.csrf_token, passwordVerified: row.password_verified === 1, createdAt: Date.parse(row.created_at), lastSeenAt: lastSeen, flushedAt: lastSeen };
+      session = { idHash, ca: row.ca_name, serial: row.serial, csrf: row.csrf_token, passwordVerified: row.password_verified === 1, createdAt: Date.parse(row.created_at), lastSeenAt: lastSeen, flushedAt: lastSeen, checkedAt: Date.now() };
       this.sessions.set(idHash, session);
     }
     // A session is bound to the certificate that opened it: a stolen cookie is useless without the key.

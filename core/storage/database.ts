@@ -25,6 +25,12 @@ export interface Database {
   readonly location: string;
   /** Runs `work` in one write transaction holding the engine's write lock. */
   write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL only: calls `onMessage` for each NOTIFY on `channel`, on a
+   * connection of its own that is opened again after it breaks. Returns the
+   * function that stops listening.
+   */
+  listen?(channel: string, onMessage: (payload: string) => void): () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,13 +63,29 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     try {
       // On SQLite, migrate under the in-process file lock too (see fileLocks).
       if (database.dialect === 'sqlite') await withFileLock(database.location, () => migrateToLatest(database));
-      else await migrateToLatest(database);
+      else await withMigrationLease(database, () => migrateToLatest(database));
     } catch (error) {
       await database.close();
       throw error;
     }
   }
   return database;
+}
+
+// Several instances starting together on one PostgreSQL: migrations run
+// once, by whoever holds this session-level advisory lock; the others wait
+// for it, then find nothing left to do.
+const MIGRATION_LOCK = 7270362;
+
+async function withMigrationLease<T>(database: Database, work: () => Promise<T>): Promise<T> {
+  return database.db.connection().execute(async (connection) => {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(connection);
+    try {
+      return await work();
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(connection).catch(() => undefined);
+    }
+  });
 }
 
 // better-sqlite3 is synchronous: when a second handle on the same file in
@@ -290,6 +312,14 @@ async function openPostgres(url: string): Promise<Database> {
   // pg_terminate_backend) emits 'error' on the pool; unhandled, that kills the
   // process. The pool drops that client and the next query reconnects.
   pool.on('error', () => undefined);
+  // A client checked out (in a transaction between two statements, awaiting
+  // the CA's signature, say) is not the pool's to watch: when the server goes
+  // away then, the client emits 'error' with nobody listening and the whole
+  // process dies (found by killing PostgreSQL during issuance, issue 15).
+  // The transaction's next statement fails instead, and the pool drops the client.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   try {
     const client = await pool.connect();
     client.release();
@@ -311,6 +341,46 @@ async function openPostgres(url: string): Promise<Database> {
         await runCommitWork(tx);
         return value;
       }),
+    listen: (channel, onMessage) => listenOn(url, channel, onMessage),
     close: () => db.destroy(),
+  };
+}
+
+// A LISTEN connection apart from the pool (a pooled client would be handed to
+// queries); when it breaks (server restart, failover) it is opened again
+// after a second, and a notification missed meanwhile is the poller's to find.
+function listenOn(url: string, channel: string, onMessage: (payload: string) => void): () => Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async () => {
+    if (stopped) return;
+    const next = new (loadPg().Client)({ connectionString: url });
+    const again = () => {
+      next.removeAllListeners('notification');
+      next.end().catch(() => undefined);
+      if (client === next) client = undefined;
+      if (!stopped && !retry) retry = setTimeout(() => ((retry = undefined), void connect()), 1000).unref();
+    };
+    next.on('error', again);
+    next.on('end', again);
+    next.on('notification', (message) => {
+      if (message.channel === channel) onMessage(message.payload ?? '');
+    });
+    try {
+      await next.connect();
+      await next.query(`listen ${channel}`);
+      client = next;
+      if (stopped) await next.end().catch(() => undefined);
+    } catch {
+      again();
+    }
+  };
+  void connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => undefined);
   };
 }

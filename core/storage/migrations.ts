@@ -390,6 +390,52 @@ export const migrations: Record<string, MigrationFactory> = {
         .addColumn('reason', 'text')
         .execute();
       await db.schema.createIndex('playbook_approval_state').on('playbook_approval').columns(['state', 'requested_at']).execute();
+      },
+    }),
+  // Several `serve` instances on one PostgreSQL (issue 15): the scheduler
+  // lease (one holder at a time, renewed by heartbeat, expiring in the
+  // database's own clock), the instances and their heartbeats, and one row
+  // per (job, due time) so each scheduled run is claimed exactly once.
+  // Created on SQLite too (one instance there, but the same shape).
+  '0016-cluster': (dialect) => ({
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('cluster_lease')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('acquired_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('cluster_instance')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('cluster_job_run')
+        .addColumn('job', 'text', (c) => c.notNull())
+        .addColumn('due', 'text', (c) => c.notNull())
+        .addColumn('instance', 'text', (c) => c.notNull())
+        .addColumn('claimed_at', 'bigint', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .addColumn('ok', 'integer')
+        .addColumn('error', 'text')
+        .addPrimaryKeyConstraint('cluster_job_run_pk', ['job', 'due'])
+        .execute();
+      await db.schema.createIndex('cluster_job_run_open').on('cluster_job_run').columns(['ended_at', 'instance']).execute();
+      // A certificate's status changed (revoke, hold, release; by serve or by
+      // the CLI): every instance listening drops its OCSP answers and
+      // identity cache for that CA at once, not at its next poll.
+      if (dialect === 'postgres') {
+        await sql`create function cluster_notify_status() returns trigger language plpgsql as $$
+          begin perform pg_notify('egov_ca_status', new.ca_name); return null; end $$`.execute(db);
+        await sql`create trigger cluster_certificate_status after update of status on certificate
+          for each row when (old.status is distinct from new.status) execute function cluster_notify_status()`.execute(db);
+      }
     },
   }),
 };
@@ -402,6 +448,23 @@ class StaticProvider implements MigrationProvider {
 }
 
 export async function migrateToLatest(database: Database): Promise<string[]> {
+  // Rolling upgrades: the previous release still runs on a database a newer
+  // one has migrated (migrations only add). Kysely refuses a database with
+  // migrations it does not know of; when every one this release knows is
+  // applied, the newer ones are left alone and this release runs on it.
+  const known = Object.keys(migrations);
+  let executed: string[] = [];
+  try {
+    executed = (await sql<{ name: string }>`select name from kysely_migration`.execute(database.db)).rows.map((r) => r.name);
+  } catch {
+    /* a fresh database: no migration table yet */
+  }
+  const newer = executed.filter((name) => !known.includes(name));
+  if (newer.length) {
+    const missing = known.filter((name) => !executed.includes(name));
+    if (missing.length === 0) return [];
+    throw new EgovError('unavailable', `the database on ${database.location} has migrations of another release (${newer.join(', ')}) but lacks ${missing.join(', ')} of this one: upgrade this release to the newer one`);
+  }
   const migrator = new Migrator({ db: database.db, provider: new StaticProvider(database.dialect) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

@@ -332,6 +332,33 @@ export interface PlaybookApprovalTable {
   reason: string | null;
 }
 
+// Several instances on one PostgreSQL (0016-cluster). Times are epoch milliseconds in the database's clock.
+export interface ClusterLeaseTable {
+  name: string;
+  holder: string;
+  acquired_at: number;
+  expires_at: number;
+}
+
+export interface ClusterInstanceTable {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  heartbeat_at: number;
+}
+
+export interface ClusterJobRunTable {
+  job: string;
+  due: string;
+  instance: string;
+  claimed_at: number;
+  attempts: number;
+  ended_at: number | null;
+  ok: number | null;
+  error: string | null;
+}
+
 export interface Tables {
   audit_log: AuditLogTable;
   ca_authority: CaAuthorityTable;
@@ -355,4 +382,7 @@ export interface Tables {
   monitor_event: MonitorEventTable;
   monitor_agent: MonitorAgentTable;
   playbook_approval: PlaybookApprovalTable;
+  cluster_lease: ClusterLeaseTable;
+  cluster_instance: ClusterInstanceTable;
+  cluster_job_run: ClusterJobRunTable;
 }

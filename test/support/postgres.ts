@@ -29,6 +29,10 @@ export interface PostgresServer {
   startupMs: number;
   /** Creates a fresh, empty database and returns its URL. */
   createDatabase(name?: string): Promise<string>;
+  /** Stops the server as a power cut would (`pg_ctl stop -m immediate`), keeping its data: start it again with restart(). */
+  crash(): Promise<void>;
+  /** Starts the server crash() stopped, on the same port; resolves once it accepts connections (after crash recovery). */
+  restart(): Promise<void>;
   /** Stops the server (immediate) and removes its dir; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -277,6 +281,15 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
           await client.end();
         }
         return `postgres://postgres@${host}:${port}/${database}`;
+      },
+      async crash() {
+        const result = await run(as, binaries.pgCtl, ['-D', dataDir, 'stop', '-m', 'immediate', '-w', '-t', '10'], dir, 15_000);
+        if (result.code !== 0) throw new Error(`pg_ctl stop -m immediate failed (exit ${result.code}):\n${result.output}`);
+      },
+      async restart() {
+        const result = await run(as, binaries.pgCtl, ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], dir, 65_000);
+        if (result.code !== 0) throw new Error(`pg_ctl start failed (exit ${result.code}):\n${result.output}`);
+        await waitForConnections(url, Date.now() + 60_000);
       },
       async stop() {
         if (stopped) return;

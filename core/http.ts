@@ -160,6 +160,28 @@ export function createServer(options: ServerOptions): FastifyInstance {
     });
   }
 
+  // The shapes handlers may count on (found by test/fuzz-http.test.ts): every
+  // query parameter is one string (no route takes a list, and a repeated key
+  // would reach SQL as a row value), and a route without a body schema (a
+  // console form) gets a flat object of text fields, never null, a list or a
+  // number; a binary body (OCSP) stays a Buffer for its route to check.
+  app.addHook('preValidation', async (request) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    if (query && typeof query === 'object') {
+      const repeated = Object.keys(query).find((key) => Array.isArray(query[key]));
+      if (repeated !== undefined) throw new EgovError('bad-request', `query parameter "${repeated.slice(0, 64)}" is given more than once`);
+    }
+    if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'DELETE' || request.routeOptions.schema?.body) return;
+    const body = request.body as unknown;
+    if (body === undefined || body === null) {
+      request.body = {};
+      return;
+    }
+    if (Buffer.isBuffer(body)) return;
+    const isForm = typeof body === 'object' && !Array.isArray(body) && Object.values(body as object).every((value) => typeof value === 'string');
+    if (!isForm) throw new EgovError('bad-request', 'this route takes a form: an object of text fields (application/x-www-form-urlencoded, or JSON of strings)');
+  });
+
   const declaredRoutes: FastifyInstance['declaredRoutes'] = [];
   app.decorate('declaredRoutes', declaredRoutes);
   app.addHook('onRoute', (route) => {

@@ -254,7 +254,7 @@ export async function fuzzParser<T>(
     tally.findings.push((failure as Error).message.slice(0, 600));
   }
   tally.slowestMs = Math.round(tally.slowestMs * 10) / 10;
-  if (process.env.EGOV_FUZZ_REPORT) appendFileSync(process.env.EGOV_FUZZ_REPORT, JSON.stringify({ ...tally, seed: FUZZ_SEED }) + '\n');
+  reportTally(tally);
   if (failure) throw failure;
   return tally;
 
@@ -288,4 +288,9 @@ export function describeInput(input: unknown): string {
   if (typeof input === 'string') return `${input.length} chars ${JSON.stringify(input.slice(0, 80))}${input.length > 80 ? '…' : ''}`;
   const text = JSON.stringify(input, (_k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data) ? show(Buffer.from(v.data)) : v));
   return text === undefined ? String(input) : text.length > 300 ? text.slice(0, 300) + '…' : text;
+}
+
+/** Appends a tally to the campaign's report (EGOV_FUZZ_REPORT), for tests that count inputs themselves. */
+export function reportTally(tally: FuzzTally): void {
+  if (process.env.EGOV_FUZZ_REPORT) appendFileSync(process.env.EGOV_FUZZ_REPORT, JSON.stringify({ ...tally, seed: FUZZ_SEED }) + '\n');
 }

@@ -161,11 +161,22 @@ describe('every route, every role, random requests: never a 5xx', () => {
   }, 600_000);
 });
 
-describe('regressions found by the HTTP fuzzer (core/http.ts)', () => {
-  const base = () => desk.secureBase;
+describe('regressions found by the HTTP fuzzer', () => {
+  // Fresh people: the fuzz above may have signed its people out or used up their sign-ins.
+  const fresh = new Map<string, { who: Person; agent: https.Agent }>();
+  beforeAll(async () => {
+    for (const role of ['auditor', 'ra-operator'] as const) {
+      const who = await desk.person(`regression ${role}`, [role]);
+      expect((await signIn(desk, who)).status).toBe(200);
+      fresh.set(role, { who, agent: new https.Agent({ keepAlive: true, ca: desk.caPem, cert: who.certPem, key: who.keyPem, servername: 'localhost' }) });
+    }
+  });
+  afterAll(() => {
+    for (const { agent } of fresh.values()) agent.destroy();
+  });
   const as = (role: string, shot: Omit<Shot, 'headers'> & { headers?: Record<string, string> }) => {
-    const who = people.get(role)!;
-    return send(base(), agents.get(role), { ...shot, headers: { cookie: `egov_session=${who.cookie}`, 'x-csrf-token': who.csrf ?? '', ...(shot.headers ?? {}) } });
+    const { who, agent } = fresh.get(role)!;
+    return send(desk.secureBase, agent, { ...shot, headers: { cookie: `egov_session=${who.cookie}`, 'x-csrf-token': who.csrf ?? '', ...(shot.headers ?? {}) } });
   };
 
   it('a repeated query parameter is a 400 naming it (it reached SQLite as a row value: 500)', async () => {
@@ -191,5 +202,24 @@ describe('regressions found by the HTTP fuzzer (core/http.ts)', () => {
       expect(answer.status, json).toBeLessThan(500);
       expect([303, 400, 422], json).toContain(answer.status);
     }
+  });
+
+  it('an OCSP GET whose path is not valid URL encoding is a 400 (decodeURIComponent threw: 500)', async () => {
+    for (const path of ['/ocsp/city-ecdsa/%25zz', '/ocsp/city-ecdsa/MAA%25']) {
+      const plain = await send(desk.plainBase, undefined, { method: 'GET', path, headers: {} });
+      expect(plain.status, path).toBe(400);
+      expect(JSON.parse(plain.text)).toMatchObject({ code: 'bad-request', message: expect.stringContaining('URL-encoded') });
+    }
+  });
+
+  it('a request list filtered by a date or a number that is none is a 400 (RangeError, SQLite datatype mismatch: 500)', async () => {
+    for (const q of ['from=7d', 'to=true', 'from=99999999999999999999', 'limit=U', 'before=-1', 'limit=99999999999']) {
+      const page = await as('auditor', { method: 'GET', path: `/desk/requests?${q}` });
+      expect(page.status, q).toBe(400);
+    }
+    const api = await as('auditor', { method: 'GET', path: '/api/ra/requests?from=2026-99-99' });
+    expect(api.status).toBe(400);
+    expect(JSON.parse(api.text)).toMatchObject({ code: 'bad-request', message: expect.stringContaining('from must be a date') });
+    expect((await as('auditor', { method: 'GET', path: '/desk/requests?from=2026-01-01&limit=5' })).status).toBe(200);
   });
 });

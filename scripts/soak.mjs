@@ -103,10 +103,16 @@ say(`serve up (pid ${serve.pid}) on ${PORT} and ${TLS_PORT}`);
 
 // ------------------------------------------------------------ the agent
 
+// The demo network (and its CA file) comes up just after the listeners.
+for (let i = 0; !existsSync(path.join(dataDir, 'demo-network', 'ca.pem')); i++) {
+  if (i > 600) throw new Error(`the demo network did not start: ${serveLog.slice(-2000)}`);
+  await new Promise((r) => setTimeout(r, 250));
+}
+await new Promise((r) => setTimeout(r, 2000));
 const ca = readFileSync(path.join(dataDir, 'demo-network', 'ca.pem'), 'utf8');
 const { code } = JSON.parse(cli('--json', 'access', 'code', '--role', 'agent'));
 const agentFile = path.join(dir, 'agent.yaml');
-writeFileSync(agentFile, [`name: soak-agent`, 'zone: internal', `monitorUrl: https://127.0.0.1:${TLS_PORT}`, `caFile: ${path.join(dataDir, 'demo-network', 'ca.pem')}`, `dataDir: ${path.join(dir, 'agent')}`, `enrolmentCode: ${code}`, `pollIntervalSeconds: ${POLL_SECONDS}`, 'targetsRefreshSeconds: 30', 'traps: { port: 0 }', `syslog: { tcpPort: ${SYSLOG_PORT}, host: 127.0.0.1 }`, ''].join('\n'));
+writeFileSync(agentFile, [`name: soak-agent`, 'zone: internal', `monitorUrl: https://127.0.0.1:${TLS_PORT}`, `caFile: ${path.join(dataDir, 'demo-network', 'ca.pem')}`, `dataDir: ${path.join(dir, 'agent')}`, `enrolmentCode: ${code}`, `pollIntervalSeconds: ${POLL_SECONDS}`, 'targetsRefreshSeconds: 30', 'traps: { port: 0 }', `syslog: { udpPort: 0, tcpPort: ${SYSLOG_PORT}, host: 127.0.0.1 }`, ''].join('\n'));
 let agentLog = '';
 const agent = spawn(process.execPath, [CLI, 'agent', '--config', agentFile], { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
 agent.stderr.setEncoding('utf8').on('data', (c) => (agentLog = (agentLog + c).slice(-20_000)));

@@ -131,3 +131,24 @@ describe('regressions found by the fuzzer', () => {
     expect(() => parseOcspRequest(many)).toThrow(/31 requests/);
   });
 });
+
+describe('regressions found by the fuzz campaign', () => {
+  // Seed 993966312, run 3858: a validity SEQUENCE holding one time; der.readTime(undefined) threw a TypeError.
+  it('a certificate whose validity lacks notAfter (or both times) is refused as bad-encoding', () => {
+    const sample = certificates[0]!;
+    expect(readCertificate(sample).notAfter.getTime()).toBeGreaterThan(Date.now());
+    // Find the validity SEQUENCE (two times, UTCTime 0x17 or GeneralizedTime 0x18) and drop its second time, fixing the lengths around it.
+    const hex = sample.toString('hex');
+    const validity = /30(1e|22|20)(17|18)/.exec(hex);
+    expect(validity, 'the sample has a validity').not.toBeNull();
+    const at = validity!.index / 2;
+    const length = sample[at + 1]!;
+    const first = sample[at + 3]! + 2;
+    const shortened = Buffer.concat([sample.subarray(0, at), Buffer.from([0x30, first]), sample.subarray(at + 2, at + 2 + first), sample.subarray(at + 2 + length)]);
+    const removed = length - first;
+    // Outer lengths: the certificate and the TBS are long-form (0x82 LL LL); both shrink by what was removed.
+    shortened.writeUInt16BE(shortened.readUInt16BE(2) - removed, 2);
+    shortened.writeUInt16BE(shortened.readUInt16BE(6) - removed, 6);
+    expect(() => readCertificate(shortened)).toThrow(expect.objectContaining({ name: 'EgovError', code: 'bad-encoding' }));
+  });
+});

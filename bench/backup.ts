@@ -1,5 +1,9 @@
-// The backup benchmarks of issue 5 section 6: `egov-ops backup run` (the CLI,
-// a child process) against bare `restic backup` of the same data set, first
+// The backup benchmarks of issue 5 section 6, with the bar issue 15 section 6
+// decided: the run as the scheduler inside `serve` performs it (an in-process
+// BackupService.run, first and incremental) at most 5 % over bare `restic
+// backup` of the same data; the one-shot CLI `egov-ops backup run` reported
+// beside it with its fixed start-up cost (at most 0.3 s). Also measured:
+// `egov-ops backup run` (the CLI, a child process) against bare `restic backup` of the same data set, first
 // and incremental (both do only the backup: retention runs apart, so
 // `egov-ops backup prune` is timed on its own after the incremental and kept
 // out of the overhead); a drill split into restore and verification; the resident
@@ -15,6 +19,8 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { BackupService } from '../backup/index.js';
+import { loadConfig, openDatabase, type Database } from '../core/index.js';
 import { cpuSnapshot, othersShare, removeTempDir, runOk, spawnTracked, tempDir } from './lib.js';
 
 export interface BackupBenchOptions {
@@ -67,10 +73,21 @@ export interface BackupBenchFigure {
   notes: string[];
 }
 
+/** The run as `serve`'s scheduler performs it: BackupService.run in this process, no node start. */
+export interface InProcessRun {
+  seconds: number;
+  phases?: Record<string, number>;
+  bytesAdded?: number;
+  othersCpu: number | null;
+  roundSeconds?: number[];
+}
+
 export interface BackupBenchReport {
   dataSet: { mib: number; files: number; compressibleMiB: number; randomMiB: number; generatedSeconds: number | null; changedForIncrementalMiB: number };
-  first: { bare: TimedRun; egov: TimedRun; overheadPercent: number };
-  incremental: { bare: TimedRun; egov: TimedRun; overheadPercent: number };
+  first: { bare: TimedRun; egov: TimedRun; serve: InProcessRun; overheadPercent: number; serveRatio: number };
+  incremental: { bare: TimedRun; egov: TimedRun; serve: InProcessRun; overheadPercent: number; serveRatio: number };
+  /** The one-shot CLI's fixed cost: its whole time minus its own in-process time (median round), and `backup --help`. */
+  cliStartup: { runMinusInProcessSeconds: number[]; medianSeconds: number; helpSeconds: number[]; helpMedianSeconds: number; nodeSeconds: number[]; nodeMedianSeconds: number };
   /** After the incremental; not part of either overhead. */
   prune: PruneRun;
   drill: { seconds: number; ok: boolean; restoreSeconds: number | null; verifySeconds: number | null; resticCheckSeconds: number | null; resticCheck: string | null; rtoSeconds: number | null; orchestratorPeakRssMiB: number | null; resticPeakRssMiB: number | null; failedChecks: string[] };
@@ -260,6 +277,8 @@ export async function runBackupBench(options: BackupBenchOptions): Promise<Backu
     const bareEnv = resticEnv(bareRepo, path.join(work, 'bare-cache'));
     await runOk(restic, ['init', '-q'], { env: bareEnv });
     await runOk(restic, ['init', '-q'], { env: resticEnv(egovRepo, path.join(work, 'unused-cache')) });
+    const serveRepo = path.join(work, 'serve-repo');
+    await runOk(restic, ['init', '-q'], { env: resticEnv(serveRepo, path.join(work, 'unused-cache')) });
 
     // The suite's data dir: an SQLite database, one plan of the data set to the egov repository.
     const suiteDir = path.join(work, 'suite');
@@ -310,6 +329,31 @@ export async function runBackupBench(options: BackupBenchOptions): Promise<Backu
     };
     const overhead = (egov: TimedRun, bare: TimedRun) => (100 * (egov.seconds - bare.seconds)) / bare.seconds;
 
+    // As `serve` does it: a second data dir (its own repository, same plan and target), its
+    // database and config opened once, and BackupService.run({ target }) as BackupScheduler calls it.
+    const serveDir = path.join(work, 'serve-suite');
+    mkdirSync(serveDir);
+    writeFileSync(path.join(serveDir, 'config.yaml'), JSON.stringify({ ...config, backup: { ...config.backup, targets: { bench: { ...config.backup.targets.bench, repository: serveRepo } } } }, null, 2) + '\n');
+    const serveConfig = loadConfig({ file: path.join(serveDir, 'config.yaml'), env: {}, flags: { dataDir: serveDir } });
+    const serveDatabase: Database = await openDatabase({ dataDir: serveDir, url: undefined });
+    const serveService = () => new BackupService({ config: serveConfig, database: serveDatabase, configFile: path.join(serveDir, 'config.yaml'), actor: { actor: 'system', source: 'scheduler' }, resticBinary: restic });
+    let service = serveService();
+    const serveRun = async (what: string): Promise<InProcessRun> => {
+      log(`  BackupService.run in process, as serve's scheduler (${what}) ...`);
+      await runOk('sync', []);
+      const cpuBefore = cpuSnapshot();
+      const t = performance.now();
+      const [result] = await service.run({ target: 'bench' });
+      const secondsTaken = (performance.now() - t) / 1000;
+      if (!result || result.status !== 'success') throw new Error(`BackupService.run: ${JSON.stringify(result).slice(0, 500)}`);
+      return { seconds: secondsTaken, ...(result.seconds ? { phases: result.seconds } : {}), bytesAdded: result.bytesAdded ?? 0, othersCpu: othersShare(cpuBefore, cpuSnapshot()) };
+    };
+    const medianInProcess = (runs: InProcessRun[]): InProcessRun => {
+      const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+      return { ...sorted[Math.floor(sorted.length / 2)]!, roundSeconds: runs.map((r) => r.seconds) };
+    };
+    const cliFixedCost: number[] = [];
+
     // Three rounds each, in alternating order (bare first, egov-ops first,
     // bare first), so order, the page cache and whatever else the machine
     // does favour neither; the median round is the figure.
@@ -319,25 +363,26 @@ export async function runBackupBench(options: BackupBenchOptions): Promise<Backu
       return { ...sorted[Math.floor(sorted.length / 2)]!, roundSeconds: runs.map((r) => r.seconds) };
     };
     const resetRepositories = async () => {
-      for (const repo of [bareRepo, egovRepo]) rmSync(repo, { recursive: true, force: true });
+      for (const repo of [bareRepo, egovRepo, serveRepo]) rmSync(repo, { recursive: true, force: true });
       await runOk(restic, ['init', '-q'], { env: bareEnv });
       await runOk(restic, ['init', '-q'], { env: resticEnv(egovRepo, path.join(work, 'unused-cache')) });
+      await runOk(restic, ['init', '-q'], { env: resticEnv(serveRepo, path.join(work, 'unused-cache')) });
+      service = serveService();
     };
     const rounds = async (label: string, before: (round: number) => Promise<void>) => {
       const bare: TimedRun[] = [];
       const egov: TimedRun[] = [];
+      const serve: InProcessRun[] = [];
+      // Each round rotates who goes first: bare restic, the serve-like run, the CLI.
+      const steps = [async () => void bare.push(await bareRun(label)), async () => void serve.push(await serveRun(label)), async () => void egov.push(await egovRun(label))];
       for (let round = 0; round < ROUNDS; round++) {
         await before(round);
-        log(`${label}, round ${round + 1} of ${ROUNDS} (${round % 2 ? 'egov-ops' : 'bare restic'} first):`);
-        if (round % 2) {
-          egov.push(await egovRun(label));
-          bare.push(await bareRun(label));
-        } else {
-          bare.push(await bareRun(label));
-          egov.push(await egovRun(label));
-        }
+        log(`${label}, round ${round + 1} of ${ROUNDS} (${['bare restic', 'in-process', 'egov-ops CLI'][round % 3]} first):`);
+        for (let i = 0; i < steps.length; i++) await steps[(round + i) % steps.length]!();
+        const cli = egov.at(-1)!;
+        if (cli.phases?.total !== undefined) cliFixedCost.push(cli.seconds - cli.phases.total);
       }
-      return { bare: medianOf(bare), egov: medianOf(egov) };
+      return { bare: medianOf(bare), egov: medianOf(egov), serve: medianInProcess(serve) };
     };
     const first = await rounds('first backup', async (round) => {
       if (round > 0) await resetRepositories();
@@ -349,6 +394,23 @@ export async function runBackupBench(options: BackupBenchOptions): Promise<Backu
     });
     const bareIncr = incremental.bare;
     const egovIncr = incremental.egov;
+    await serveDatabase.close();
+
+    // The CLI's start-up alone: `egov-ops backup --help` loads node, the CLI and the backup group, then exits.
+    const helpSeconds: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const t = performance.now();
+      await runOk(process.execPath, [options.cliMain, 'backup', '--help'], { env: egovEnv });
+      helpSeconds.push((performance.now() - t) / 1000);
+    }
+    // Node's own start on this machine, for scale: what no command can go under.
+    const nodeSeconds: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const t = performance.now();
+      await runOk(process.execPath, ['-e', ''], { env: egovEnv });
+      nodeSeconds.push((performance.now() - t) / 1000);
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
     log('retention, apart from the runs:');
     const prune = await egovPrune();
 
@@ -360,8 +422,9 @@ export async function runBackupBench(options: BackupBenchOptions): Promise<Backu
 
     const report: BackupBenchReport = {
       dataSet,
-      first: { bare: bareFirst, egov: egovFirst, overheadPercent: overhead(egovFirst, bareFirst) },
-      incremental: { bare: bareIncr, egov: egovIncr, overheadPercent: overhead(egovIncr, bareIncr) },
+      first: { bare: bareFirst, egov: egovFirst, serve: first.serve, overheadPercent: overhead(egovFirst, bareFirst), serveRatio: first.serve.seconds / bareFirst.seconds },
+      incremental: { bare: bareIncr, egov: egovIncr, serve: incremental.serve, overheadPercent: overhead(egovIncr, bareIncr), serveRatio: incremental.serve.seconds / bareIncr.seconds },
+      cliStartup: { runMinusInProcessSeconds: cliFixedCost, medianSeconds: median(cliFixedCost), helpSeconds, helpMedianSeconds: median(helpSeconds), nodeSeconds, nodeMedianSeconds: median(nodeSeconds) },
       prune,
       drill: {
         seconds: d.seconds,
@@ -381,14 +444,43 @@ export async function runBackupBench(options: BackupBenchOptions): Promise<Backu
       const worst = Math.max(...runs.map((r) => r.othersCpu ?? 0));
       return worst >= 0.05 ? [`other processes used up to ${(100 * worst).toFixed(0)}% of the machine's CPU during these runs: times are noisy`] : [];
     };
+    const f2 = (n: number | null | undefined) => (n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(2));
+    for (const [label, r] of [['first', report.first], ['incremental', report.incremental]] as const) {
+      const phases = r.serve.phases;
+      report.figures.push({
+        name: `backup as serve's scheduler runs it vs bare restic backup, ${label} (${dataSet.mib} MiB)`,
+        ours: `${f2(r.serve.seconds)} s`,
+        peer: `${f2(r.bare.seconds)} s`,
+        bar: 'ratio <= 1.05',
+        met: r.serveRatio <= 1.05,
+        notes: [
+          `ratio ${r.serveRatio.toFixed(3)}: BackupService.run({ target }) in this process, as BackupScheduler calls it inside \`serve\` (database and config already open, no node start); median of three rounds, the order rotating: in-process ${(r.serve.roundSeconds ?? []).map(f2).join(' s, ')} s; bare ${(r.bare.roundSeconds ?? []).map(f2).join(' s, ')} s`,
+          ...(phases ? [`split (median round): open ${f2(phases.open)} s, stage (database export, config, manifest) ${f2(phases.stage)} s, restic backup ${f2(phases.backup)} s, total ${f2(phases.total)} s`] : []),
+          `bytes added: in-process ${f1((r.serve.bytesAdded ?? 0) / MIB)} MiB, bare ${f1((r.bare.bytesAdded ?? 0) / MIB)} MiB`,
+          ...((r.serve.othersCpu ?? 0) >= 0.05 ? [`other processes used up to ${(100 * (r.serve.othersCpu ?? 0)).toFixed(0)}% of the machine's CPU during the in-process run: times are noisy`] : []),
+        ],
+      });
+    }
+    report.figures.push({
+      name: 'one-shot CLI start-up (egov-ops backup run, fixed cost)',
+      ours: `${f2(report.cliStartup.medianSeconds)} s`,
+      peer: `--help ${f2(report.cliStartup.helpMedianSeconds)} s`,
+      bar: '<= 0.3 s',
+      met: report.cliStartup.medianSeconds <= 0.3,
+      notes: [
+        `the CLI's whole time minus its own in-process total, per round (first then incremental): ${report.cliStartup.runMinusInProcessSeconds.map(f2).join(' s, ')} s; the median is the figure (node start, loading the CLI and the backup group, opening the config and the database, exit)`,
+        `\`egov-ops backup --help\` (node start and the backup group's code, nothing opened), seven times: ${report.cliStartup.helpSeconds.map(f2).join(' s, ')} s`,
+        `for scale, \`node -e ''\` alone on this machine, seven times: ${report.cliStartup.nodeSeconds.map(f2).join(' s, ')} s (median ${f2(report.cliStartup.nodeMedianSeconds)} s)`,
+      ],
+    });
     for (const [label, r] of [['first', report.first], ['incremental', report.incremental]] as const) {
       const phases = r.egov.phases;
       report.figures.push({
-        name: `backup run vs bare restic backup, ${label} (${dataSet.mib} MiB)`,
+        name: `one-shot CLI egov-ops backup run vs bare restic backup, ${label} (${dataSet.mib} MiB)`,
         ours: `${f1(r.egov.seconds)} s`,
         peer: `${f1(r.bare.seconds)} s`,
-        bar: 'overhead <= 5%',
-        met: r.overheadPercent <= 5,
+        bar: 'reported (its start-up above)',
+        met: null,
         notes: [
           `median of three rounds in alternating order: egov-ops ${(r.egov.roundSeconds ?? [r.egov.seconds]).map(f1).join(' s, ')} s; bare ${(r.bare.roundSeconds ?? [r.bare.seconds]).map(f1).join(' s, ')} s`,
           `overhead ${pct(r.overheadPercent)} for the whole \`egov-ops backup run\` (node start, database export, repository check, restic backup, records); retention (forget --prune) is not in it: it runs apart, on the target's pruneSchedule, and is timed on its own below`,

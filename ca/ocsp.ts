@@ -4,7 +4,7 @@
 // the answer nears its nextUpdate: that is what makes tens of thousands a second.
 
 import { createHash } from 'node:crypto';
-import type { Database } from '../core/index.js';
+import { EgovError, type Database } from '../core/index.js';
 import * as der from './asn1/der.js';
 import type { Authority, SigningContext } from './authority.js';
 import { OID } from './oids.js';
@@ -39,7 +39,7 @@ export function parseOcspRequest(input: Buffer): ParsedRequest {
   const tbsFields = der.children(der.expectTag(tbs, der.Tag.SEQUENCE, 'OCSP tbsRequest'), 'OCSP tbsRequest');
   const list = tbsFields.find((f) => f.tag === der.Tag.SEQUENCE);
   const items = der.children(der.expectTag(list, der.Tag.SEQUENCE, 'OCSP requestList'), 'OCSP requestList');
-  if (items.length === 0 || items.length > MAX_REQUESTS_PER_MESSAGE) throw new Error(`OCSP request carries ${items.length} requests`);
+  if (items.length === 0 || items.length > MAX_REQUESTS_PER_MESSAGE) throw new EgovError('bad-encoding', `OCSP request carries ${items.length} requests (1 to ${MAX_REQUESTS_PER_MESSAGE} accepted)`);
   const requests = items.map((item) => {
     const [certIdNode] = der.children(der.expectTag(item, der.Tag.SEQUENCE, 'OCSP request'), 'OCSP request');
     const [algorithm, nameHash, keyHash, serial] = der.children(der.expectTag(certIdNode, der.Tag.SEQUENCE, 'OCSP certID'), 'OCSP certID');

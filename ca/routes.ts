@@ -79,7 +79,14 @@ export async function caRoutes(app: FastifyInstance, options: CaRoutesOptions): 
 
   app.get<{ Params: { ca: string; '*': string } }>('/ocsp/:ca/*', { config: PUBLIC }, async (request, reply) => {
     // RFC 6960 appendix A: base64 of the DER request, URL-encoded, after the responder URL.
-    const encoded = decodeURIComponent(request.params['*']);
+    // fastify has decoded the path once; some clients encode twice (%2B as %252B), so decode again where that is valid.
+    const raw = request.params['*'];
+    let encoded: string;
+    try {
+      encoded = decodeURIComponent(raw);
+    } catch {
+      throw new EgovError('bad-request', 'the OCSP GET request is not valid URL-encoded base64');
+    }
     if (encoded.length > MAX_OCSP_REQUEST_BYTES * 2) throw new EgovError('bad-request', 'OCSP GET request too long');
     const body = Buffer.from(encoded, 'base64');
     return reply.type('application/ocsp-response').header('cache-control', 'public, max-age=300').send(await answerOcsp(request.params.ca, body));

@@ -97,7 +97,7 @@ export async function startDemoNetwork(suite: Suite, monitor: Monitor, secureUrl
     const code = enrolled ? undefined : (await suite.access.createEnrolmentCode('agent', actor, 1)).code;
     writeFileSync(
       file,
-      [`name: demo-agent-${zone}`, `zone: ${zone}`, `monitorUrl: ${secureUrl}`, 'caFile: ca.pem', `dataDir: agent-${zone}`, ...(code ? [`enrolmentCode: ${code}`] : []), 'pollIntervalSeconds: 15', 'traps: { port: 0 }', `syslog: { udpPort: ${zone === 'internal' ? 15514 : 0}, tcpPort: 0, host: 127.0.0.1 }`].join('\n') + '\n',
+      [`name: demo-agent-${zone}`, `zone: ${zone}`, `monitorUrl: ${secureUrl}`, 'caFile: ca.pem', `dataDir: agent-${zone}`, ...(code ? [`enrolmentCode: ${code}`] : []), `pollIntervalSeconds: ${Number(process.env.EGOV_DEMO_POLL_SECONDS) || 15}`, 'traps: { port: 0 }', `syslog: { udpPort: ${zone === 'internal' ? 15514 : 0}, tcpPort: 0, host: 127.0.0.1 }`].join('\n') + '\n',
       { mode: 0o600 },
     );
     agents.push(await Agent.start(loadAgentConfig(file), { info: (line) => say(`demo: ${line}`), warn: (line) => say(`demo: warning: ${line}`) }));

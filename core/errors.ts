@@ -13,6 +13,8 @@ export const errorCodes = {
   conflict: { http: 409, exit: 4 },
   'already-revoked': { http: 409, exit: 4 },
   'wrong-passphrase': { http: 403, exit: 5 },
+  'too-large': { http: 413, exit: 2 },
+  'rate-limited': { http: 429, exit: 7 },
   unauthorized: { http: 401, exit: 5 },
   forbidden: { http: 403, exit: 5 },
   'chain-broken': { http: 500, exit: 6 },

@@ -6,6 +6,7 @@
 // (CRLs, OCSP, CA certificates: what certificates point at), HTTPS asks for a
 // client certificate and admits the roles bound to it (core/access).
 
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -26,6 +27,8 @@ export type RouteRoles = 'public' | 'signed-in' | readonly Role[];
 declare module 'fastify' {
   interface FastifyContextConfig {
     roles?: RouteRoles;
+    /** Requests per client certificate and address (see RATE_LIMITS). */
+    rateLimit?: RateLimitName;
   }
   interface FastifyRequest {
     principal?: Principal;
@@ -43,6 +46,10 @@ export interface TlsOptions {
   ca: Array<string | Buffer>;
 }
 
+import { BODY_LIMIT_BYTES, FORM_BODY_LIMIT_BYTES, HEADERS_TIMEOUT_MS, HSTS_HEADER, RATE_LIMITS, REQUEST_TIMEOUT_MS, bodyLimitOf, type RateLimit, type RateLimitName } from './limits.js';
+
+export { BODY_LIMIT_BYTES, FORM_BODY_LIMIT_BYTES, HEADERS_TIMEOUT_MS, HSTS_HEADER, RATE_LIMITS, REQUEST_TIMEOUT_MS, type RateLimit, type RateLimitName } from './limits.js';
+
 export interface ServerOptions {
   logger: Logger;
   /** With TLS and access control: the mTLS server. Without: the plain server for public routes only. */
@@ -51,6 +58,36 @@ export interface ServerOptions {
   /** Where to send people who reach a non-public route over plain HTTP. */
   secureUrl?: string;
   bodyLimit?: number;
+  /** Default REQUEST_TIMEOUT_MS (tests lower it). */
+  requestTimeoutMs?: number;
+  /** Overrides of RATE_LIMITS (tests lower them). */
+  rateLimits?: Partial<Record<RateLimitName, RateLimit>>;
+}
+
+/** Fixed-window counters per key; old windows are dropped as they pass. */
+class RateLimiter {
+  private readonly windows = new Map<string, { startedAt: number; count: number }>();
+  private lastSweep = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Counts one request; returns the seconds to wait when over the limit, else 0. */
+  take(key: string, limit: RateLimit): number {
+    const now = this.now();
+    const windowMs = limit.windowSeconds * 1000;
+    if (now - this.lastSweep > windowMs) {
+      for (const [k, w] of this.windows) if (now - w.startedAt >= windowMs) this.windows.delete(k);
+      this.lastSweep = now;
+    }
+    let window = this.windows.get(key);
+    if (!window || now - window.startedAt >= windowMs) {
+      window = { startedAt: now, count: 0 };
+      this.windows.set(key, window);
+    }
+    window.count++;
+    if (window.count <= limit.max) return 0;
+    return Math.max(1, Math.ceil((window.startedAt + windowMs - now) / 1000));
+  }
 }
 
 // Loaded when a server is made, not when the CLI starts: most commands never serve.
@@ -94,19 +131,24 @@ const SIMPLE_CONTENT_TYPES = /^(application\/x-www-form-urlencoded|multipart\/fo
 export function createServer(options: ServerOptions): FastifyInstance {
   const { default: Fastify, LogController } = require('fastify') as typeof import('fastify');
   // One instance type for both listeners (the https options do not change the request API we use).
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  // Node checks the timeouts every connectionsCheckingInterval (30 s by default): often enough to keep them.
+  const timeouts = { headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout), connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(requestTimeout / 4))) };
   const app = (Fastify as unknown as (options: object) => FastifyInstance)({
     loggerInstance: options.logger as unknown as FastifyBaseLogger,
-    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    bodyLimit: options.bodyLimit ?? BODY_LIMIT_BYTES,
+    requestTimeout,
+    http: timeouts,
     // Requests are not logged one by one (OCSP alone runs at thousands a second); errors are.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     ...(options.tls
-      ? { https: { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' as const } }
+      ? { https: { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' as const, ...timeouts } }
       : {}),
   });
 
   // HTML forms post url-encoded bodies; parsed here so every module's form routes get an object.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 256 * 1024 }, (_request, body, done) => {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT_BYTES }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
@@ -146,6 +188,23 @@ export function createServer(options: ServerOptions): FastifyInstance {
     if (sent !== expected) throw new EgovError('forbidden', 'the form was posted without this session\'s CSRF token (expired page or a cross-site request): open the page again and resubmit; API clients send Content-Type: application/json');
   };
 
+  // Rate limits: counted before anything else runs (authentication, a password hash, a key).
+  const limiter = new RateLimiter();
+  const limits: Record<RateLimitName, RateLimit> = { ...RATE_LIMITS, ...(options.rateLimits ?? {}) };
+  const checkRate = async (request: FastifyRequest, reply: FastifyReply) => {
+    const name = request.routeOptions.config?.rateLimit as RateLimitName;
+    const limit = limits[name];
+    const der = options.tls ? presentedCertificate(request).der : undefined;
+    const holder = der ? createHash('sha256').update(der).digest('base64url') : 'no-certificate';
+    const wait = limiter.take(`${name}|${holder}|${request.ip}`, limit);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      throw new EgovError('rate-limited', `too many ${name} requests from this ${der ? 'certificate and ' : ''}address: at most ${limit.max} in ${limit.windowSeconds} s; try again in ${wait} s`, { retryAfterSeconds: wait, limit: name });
+    }
+  };
+
+  if (options.tls) app.addHook('onSend', async (_request, reply) => void reply.header('strict-transport-security', HSTS_HEADER));
+
   // The console's sections, assets and styles, filled by each module's pages plugin.
   app.decorate('console', new ConsoleRegistry());
   if (options.tls) {
@@ -160,19 +219,48 @@ export function createServer(options: ServerOptions): FastifyInstance {
     });
   }
 
+  // The shapes handlers may count on (found by test/fuzz-http.test.ts): every
+  // query parameter is one string (no route takes a list, and a repeated key
+  // would reach SQL as a row value), and a route without a body schema (a
+  // console form) gets a flat object of text fields, never null, a list or a
+  // number; a binary body (OCSP) stays a Buffer for its route to check.
+  app.addHook('preValidation', async (request) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    if (query && typeof query === 'object') {
+      const repeated = Object.keys(query).find((key) => Array.isArray(query[key]));
+      if (repeated !== undefined) throw new EgovError('bad-request', `query parameter "${repeated.slice(0, 64)}" is given more than once`);
+    }
+    if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'DELETE' || request.routeOptions.schema?.body) return;
+    const body = request.body as unknown;
+    if (body === undefined || body === null) {
+      request.body = {};
+      return;
+    }
+    if (Buffer.isBuffer(body)) return;
+    const isForm = typeof body === 'object' && !Array.isArray(body) && Object.values(body as object).every((value) => typeof value === 'string');
+    if (!isForm) throw new EgovError('bad-request', 'this route takes a form: an object of text fields (application/x-www-form-urlencoded, or JSON of strings)');
+  });
+
   const declaredRoutes: FastifyInstance['declaredRoutes'] = [];
   app.decorate('declaredRoutes', declaredRoutes);
   app.addHook('onRoute', (route) => {
     const roles = route.config?.roles;
     if (!roles) throw new Error(`route ${route.method} ${route.url} does not declare its roles`);
     for (const method of [route.method].flat()) if (method !== 'HEAD') declaredRoutes.push({ method, url: route.url, roles });
+    const rateLimit = route.config?.rateLimit;
+    if (rateLimit !== undefined && !(rateLimit in RATE_LIMITS)) throw new Error(`route ${route.method} ${route.url} names an unknown rate limit ${rateLimit}`);
     if (roles !== 'public') {
       route.onRequest = [checkRoles, ...[route.onRequest ?? []].flat()];
       route.preHandler = [checkCsrf, ...[route.preHandler ?? []].flat()];
     }
+    if (rateLimit !== undefined) route.onRequest = [checkRate, ...[route.onRequest ?? []].flat()];
   });
 
   app.setErrorHandler((error: Error & { validation?: unknown; statusCode?: number; code?: string }, request, reply: FastifyReply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const limit = bodyLimitOf(request, options.bodyLimit);
+      return reply.status(413).send({ code: 'too-large', message: `the request body is over this route's ${limit}-byte limit`, details: { limitBytes: limit } });
+    }
     if (error.validation) {
       return reply.status(400).send({ code: 'bad-request', message: `request ${error.message}` });
     }

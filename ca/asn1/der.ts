@@ -313,7 +313,9 @@ export function readSmallInteger(node: Node): number {
   return n;
 }
 
-export function readTime(node: Node): Date {
+export function readTime(node: Node | undefined): Date {
+  // A validity with one time or none (found by the fuzzer: a TypeError escaped readCertificate).
+  if (!node) throw malformed('Time', 'missing');
   const text = content(node).toString('latin1');
   const m =
     node.tag === Tag.UTC_TIME

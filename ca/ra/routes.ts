@@ -3,7 +3,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { actorOf, type AccessControl } from '../../core/index.js';
+import { actorOf, EgovError, type AccessControl } from '../../core/index.js';
 import type { Authority } from '../authority.js';
 import { DeviceSchema, PersonSchema, SoftwareSchema, type Applicant } from './applicants.js';
 import { parseRequestId, REQUEST_STATES, type RegistrationDesk, type RequestFilter, type SubmitRequest } from './desk.js';
@@ -67,16 +67,28 @@ export const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** A list filter from a query (the API's, validated by ListQuery, or a page's, not): a bad date or number is a 400, not a RangeError. */
 export function toFilter(query: Record<string, string | undefined>): RequestFilter {
+  const date = (key: 'from' | 'to') => {
+    const value = query[key]!;
+    const time = new Date(value);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(time.getTime())) throw new EgovError('bad-request', `${key} must be a date (YYYY-MM-DD), got ${JSON.stringify(value.slice(0, 40))}`);
+    return time.toISOString();
+  };
+  const whole = (key: 'before' | 'limit', max: number) => {
+    const value = query[key]!;
+    if (!/^[0-9]{1,15}$/.test(value) || Number(value) > max) throw new EgovError('bad-request', `${key} must be a whole number up to ${max}, got ${JSON.stringify(value.slice(0, 40))}`);
+    return Number(value);
+  };
   return {
     ...(query.state ? { state: query.state as RequestFilter['state'] } : {}),
     ...(query.profile ? { profile: query.profile } : {}),
     ...(query.submittedBy ? { submittedBy: query.submittedBy } : {}),
-    ...(query.from ? { from: new Date(query.from).toISOString() } : {}),
-    ...(query.to ? { to: new Date(query.to).toISOString() } : {}),
+    ...(query.from ? { from: date('from') } : {}),
+    ...(query.to ? { to: date('to') } : {}),
     ...(query.q ? { search: query.q } : {}),
-    ...(query.before ? { before: Number(query.before) } : {}),
-    ...(query.limit ? { limit: Number(query.limit) } : {}),
+    ...(query.before ? { before: whole('before', Number.MAX_SAFE_INTEGER) } : {}),
+    ...(query.limit ? { limit: whole('limit', 999) } : {}),
   };
 }
 
@@ -150,7 +162,7 @@ export async function raRoutes(app: FastifyInstance, options: RaRoutesOptions): 
   app.post<{ Body: { code: string; name: string; department?: string; employeeNumber?: string; password?: string; csr?: string; publicKey?: string; names?: string[]; p12Password?: string } }>(
     '/api/access/enrol',
     {
-      config: { roles: 'public' },
+      config: { roles: 'public', rateLimit: 'enrolment' },
       schema: {
         body: Type.Object(
           {

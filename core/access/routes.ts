@@ -38,7 +38,7 @@ export async function accessRoutes(app: FastifyInstance, { access }: AccessRoute
 
   app.post<{ Body: { password?: string } }>(
     '/api/access/sign-in',
-    { config: { roles: 'signed-in' }, schema: { body: Type.Object({ password: Type.Optional(Type.String({ maxLength: 1024 })) }, { additionalProperties: false }) } },
+    { config: { roles: 'signed-in', rateLimit: 'sign-in' }, schema: { body: Type.Object({ password: Type.Optional(Type.String({ maxLength: 1024 })) }, { additionalProperties: false }) } },
     async (request, reply) => {
       const grant = await access.signIn(principalOf(request), request.body.password, request.ip);
       setSessionCookie(reply, grant.cookie);

@@ -13,6 +13,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessControl, Principal, Role } from '../access/access.js';
 import { asEgovError, EgovError } from '../errors.js';
 import { pickLanguage, type Language } from '../language.js';
+import { bodyLimitOf } from '../limits.js';
 import { frameWords, type Bilingual, type FrameWords } from './i18n.js';
 
 export type { Bilingual } from './i18n.js';
@@ -248,7 +249,9 @@ export function backPath(request: FastifyRequest, fallback: string): string {
 export function pageErrorHandler(home: string) {
   return async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const egov =
-      error instanceof EgovError
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? new EgovError('too-large', `the request body is over this route's ${bodyLimitOf(request)}-byte limit`, { limitBytes: bodyLimitOf(request) })
+        : error instanceof EgovError
         ? error
         : (error as { validation?: unknown }).validation
           ? new EgovError('bad-request', error.message)
@@ -256,7 +259,9 @@ export function pageErrorHandler(home: string) {
             ? new EgovError('bad-request', error.message)
             : asEgovError(error);
     if (egov.httpStatus >= 500) request.log.error({ err: error }, 'page request failed');
-    if (request.method === 'POST' && egov.httpStatus < 500 && egov.code !== 'unauthorized' && egov.code !== 'forbidden') {
+    // A rate limit or a body over the limit keeps its status (429 with Retry-After, 413): the page says why, scripts see it.
+    const keepsStatus = egov.code === 'unauthorized' || egov.code === 'forbidden' || egov.code === 'rate-limited' || egov.code === 'too-large';
+    if (request.method === 'POST' && egov.httpStatus < 500 && !keepsStatus) {
       return redirectWith(reply, backPath(request, home), 'error', egov.message);
     }
     const t = frameWords(pageLanguage(request));

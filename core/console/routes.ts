@@ -47,7 +47,7 @@ ${needsPassword ? `<p>${esc(t.passwordNeeded)} <a href="/sign-in">${esc(t.signIn
 
   app.post<{ Body: { password?: string; back?: string } }>(
     '/sign-in',
-    { config: SIGNED_IN, schema: { body: Type.Object({ password: Type.Optional(Type.String({ maxLength: 1024 })), back: Type.Optional(Type.String({ maxLength: 2000 })), _csrf: Type.Optional(Type.String()), _back: Type.Optional(Type.String()) }) } },
+    { config: { ...SIGNED_IN, rateLimit: 'sign-in' }, schema: { body: Type.Object({ password: Type.Optional(Type.String({ maxLength: 1024 })), back: Type.Optional(Type.String({ maxLength: 2000 })), _csrf: Type.Optional(Type.String()), _back: Type.Optional(Type.String()) }) } },
     async (request, reply) => {
       const back = safeBack(request.body.back);
       try {

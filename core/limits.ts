@@ -1,0 +1,42 @@
+// The HTTP servers' named limits (core/http.ts applies them to every route).
+// A separate file so the console's page error handler can name them too.
+
+import type { FastifyRequest } from 'fastify';
+
+/** Largest request body of a route that names no bodyLimit of its own (ingest and import name theirs). */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** Largest url-encoded form (every console form). */
+export const FORM_BODY_LIMIT_BYTES = 256 * 1024;
+/** Time to receive a whole request, headers and body; a slower sender gets 408 and loses the socket. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** Time to receive the headers (slowloris). */
+export const HEADERS_TIMEOUT_MS = 15_000;
+/** Strict-Transport-Security on every HTTPS answer: browsers keep to HTTPS for a year. */
+export const HSTS_HEADER = 'max-age=31536000';
+
+/**
+ * Requests a route admits per window, counted per client certificate and
+ * address (an enrolment has no certificate: per address). Kept in this
+ * instance's memory: with N instances behind a balancer a client gets up to
+ * N times the limit, which still bounds guessing; lockouts after wrong
+ * passwords are in the database and shared.
+ */
+export interface RateLimit {
+  max: number;
+  windowSeconds: number;
+}
+
+/** The named limits routes declare (config.rateLimit) and their defaults. */
+export const RATE_LIMITS = {
+  'sign-in': { max: 30, windowSeconds: 60 },
+  enrolment: { max: 10, windowSeconds: 60 },
+} as const satisfies Record<string, RateLimit>;
+
+export type RateLimitName = keyof typeof RATE_LIMITS;
+
+/** The body limit that applied to a request: the route's, or the form parser's for a form. */
+export function bodyLimitOf(request: FastifyRequest, serverLimit = BODY_LIMIT_BYTES): number {
+  const form = /^application\/x-www-form-urlencoded/i.test(String(request.headers['content-type'] ?? ''));
+  const routeLimit = request.routeOptions.bodyLimit ?? serverLimit;
+  return form ? Math.min(routeLimit, FORM_BODY_LIMIT_BYTES) : routeLimit;
+}

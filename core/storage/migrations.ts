@@ -410,6 +410,8 @@ export const migrations: Record<string, MigrationFactory> = {
         .addColumn('article_id', 'text', (c) => c.notNull().references('kb_article.id').onDelete('cascade'))
         .addColumn('key_kind', 'text', (c) => c.notNull())
         .addColumn('value', 'text', (c) => c.notNull())
+        // Where the key stands in its list: the first rule named is the article's main one.
+        .addColumn('position', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('kb_applies_pk', ['key_kind', 'value', 'article_id'])
         .execute();
       await db.schema.createIndex('kb_applies_article').on('kb_applies').column('article_id').execute();

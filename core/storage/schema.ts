@@ -349,6 +349,7 @@ export interface KbAppliesTable {
   article_id: string;
   key_kind: 'rule' | 'kind' | 'oid' | 'log' | 'trap';
   value: string;
+  position: number;
 }
 
 export interface KbGramTable {

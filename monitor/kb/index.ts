@@ -33,3 +33,15 @@ export {
   type Bilingual,
   type BilingualList,
 } from './article.js';
+export {
+  readArticleFiles,
+  parseMarkdownArticle,
+  parseYamlArticles,
+  articleToInput,
+  articleToYaml,
+  articleToMarkdown,
+  writeArticleFiles,
+  starterDirectory,
+  formatOf,
+  type ArticleFileFormat,
+} from './files.js';

@@ -302,13 +302,13 @@ export class KnowledgeBase {
       await tx.deleteFrom('kb_applies').where('article_id', '=', id).execute();
       await tx.deleteFrom('kb_gram').where('article_id', '=', id).execute();
     }
-    const applies: Array<{ article_id: string; key_kind: 'rule' | 'kind' | 'oid' | 'log' | 'trap'; value: string }> = [
-      ...content.appliesTo.rules.map((value) => ({ article_id: id, key_kind: 'rule' as const, value })),
-      ...content.appliesTo.kinds.map((value) => ({ article_id: id, key_kind: 'kind' as const, value })),
-      ...content.appliesTo.sysObjectIds.map((value) => ({ article_id: id, key_kind: 'oid' as const, value })),
-      ...content.appliesTo.logPatterns.map((value) => ({ article_id: id, key_kind: 'log' as const, value })),
-      ...content.appliesTo.trapOids.map((value) => ({ article_id: id, key_kind: 'trap' as const, value })),
-    ];
+    const applies: Array<{ article_id: string; key_kind: 'rule' | 'kind' | 'oid' | 'log' | 'trap'; value: string; position: number }> = [];
+    const add = (key_kind: 'rule' | 'kind' | 'oid' | 'log' | 'trap', values: string[]) => values.forEach((value, position) => applies.push({ article_id: id, key_kind, value, position }));
+    add('rule', content.appliesTo.rules);
+    add('kind', content.appliesTo.kinds);
+    add('oid', content.appliesTo.sysObjectIds);
+    add('log', content.appliesTo.logPatterns);
+    add('trap', content.appliesTo.trapOids);
     if (applies.length) await tx.insertInto('kb_applies').values(applies).execute();
     const grams = shortGrams(shortGramText(content));
     for (let i = 0; i < grams.length; i += 400) {
@@ -547,7 +547,7 @@ export class KnowledgeBase {
       .innerJoin('kb_article as a', 'a.id', 'k.article_id')
       .select(['k.article_id'])
       .select(
-        sql<number>`sum(case when k.key_kind = 'rule' then ${sql.lit(WEIGHTS.rule)} when k.key_kind = 'trap' then ${sql.lit(WEIGHTS.trap)} when k.key_kind = 'oid' then ${sql.lit(WEIGHTS.oid)} else ${sql.lit(WEIGHTS.kind)} end)`.as('weight'),
+        sql<number>`sum(case when k.key_kind = 'rule' then ${sql.lit(WEIGHTS.rule)} + 1.0 / (k.position + 1) when k.key_kind = 'trap' then ${sql.lit(WEIGHTS.trap)} when k.key_kind = 'oid' then ${sql.lit(WEIGHTS.oid)} else ${sql.lit(WEIGHTS.kind)} end)`.as('weight'),
       )
       .where('a.state', '=', 'published')
       .where((eb) => {
@@ -566,7 +566,7 @@ export class KnowledgeBase {
     if (candidates.length === 0) return [];
     const ids = candidates.map((c) => c.article_id);
     const [applies, articles] = await Promise.all([
-      db.selectFrom('kb_applies').select(['article_id', 'key_kind', 'value']).where('article_id', 'in', ids).execute(),
+      db.selectFrom('kb_applies').select(['article_id', 'key_kind', 'value', 'position']).where('article_id', 'in', ids).orderBy('position').execute(),
       db.selectFrom('kb_article').select(['id', 'title_en', 'title_zh', 'updated_at']).where('id', 'in', ids).execute(),
     ]);
     const keysOf = new Map<string, { rule: string[]; kind: string[]; oid: string[]; log: string[]; trap: string[] }>();
@@ -581,7 +581,8 @@ export class KnowledgeBase {
       const reasons: string[] = [];
       let score = 0;
       if (keys.rule.includes(rule)) {
-        score += WEIGHTS.rule;
+        // The first rule an article names is its main one.
+        score += WEIGHTS.rule + 1 / (keys.rule.indexOf(rule) + 1);
         reasons.push(`rule ${rule}`);
       }
       if (trap && keys.trap.includes(trap)) {
@@ -600,16 +601,17 @@ export class KnowledgeBase {
         reasons.push(`vendor sysObjectID ${best}.*`);
       }
       if (keys.log.length && key.logMessage) {
-        const hit = keys.log.find((pattern) => {
+        const hits = keys.log.filter((pattern) => {
           try {
             return new RegExp(pattern, 'iu').test(key.logMessage!);
           } catch {
             return false;
           }
         });
-        if (hit) {
-          score += WEIGHTS.log;
-          reasons.push(`log message matches /${hit}/`);
+        if (hits.length) {
+          // Each further pattern that matches is more evidence.
+          score += WEIGHTS.log + (hits.length - 1);
+          for (const hit of hits) reasons.push(`log message matches /${hit}/`);
         } else if (rule === 'syslog-pattern' && !keys.trap.includes(trap ?? '')) continue;
       }
       const one: MatchedArticle & { updatedAt: string } = { id: article.id, title: article.title_en ?? article.title_zh ?? article.id, score: Math.round(score * 100) / 100, reasons, updatedAt: article.updated_at };

@@ -45,3 +45,4 @@ export {
   formatOf,
   type ArticleFileFormat,
 } from './files.js';
+export { kbRoutes, personOf, type KbRoutesOptions } from './routes.js';

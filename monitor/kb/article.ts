@@ -190,6 +190,8 @@ function appliesTo(value: unknown): AppliesTo {
       bad('appliesTo.logPatterns', `"${pattern}" is not a valid regular expression: ${(error as Error).message}`);
     }
   }
+  // Log patterns explain syslog-pattern alerts: an article with patterns applies to that rule.
+  if (logPatterns.length && !rules.includes('syslog-pattern')) rules.push('syslog-pattern');
   return { rules, kinds, sysObjectIds, logPatterns, trapOids };
 }
 

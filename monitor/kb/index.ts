@@ -46,3 +46,4 @@ export {
   type ArticleFileFormat,
 } from './files.js';
 export { kbRoutes, personOf, type KbRoutesOptions } from './routes.js';
+export { kbPages, formToArticle, type KbPagesOptions } from './pages.js';

@@ -14,6 +14,7 @@ import {
   checkArticleId,
   checkState,
   searchTerms,
+  normalise,
   searchText,
   shortGrams,
   shortGramText,
@@ -104,8 +105,9 @@ export interface Actor {
 export const MAX_QUERY_LENGTH = 200;
 export const MAX_QUERY_TERMS = 8;
 export const MAX_RESULTS = 100;
-/** Rows the search and matching look at before ranking. */
-const CANDIDATES = 300;
+/** Rows the search and the matching look at before ranking. */
+const SEARCH_CANDIDATES = 100;
+const MATCH_CANDIDATES = 60;
 
 const WEIGHTS = { rule: 10, trap: 10, log: 8, oid: 3, kind: 2 } as const;
 
@@ -501,7 +503,7 @@ export class KnowledgeBase {
     const short = terms.filter((t) => [...t].length < 3);
 
     const db = this.database.db;
-    let select = db.selectFrom('kb_article').select(['id', 'title_en', 'title_zh', 'state', 'author', 'revision', 'updated_at', 'content']);
+    let select = db.selectFrom('kb_article').select(['id', 'title_en', 'title_zh', 'state', 'author', 'revision', 'updated_at']);
     if (state) select = select.where('state', '=', state);
     for (const term of short) select = select.where('id', 'in', (eb) => eb.selectFrom('kb_gram').select('article_id').where('gram', '=', term));
     if (long.length) {
@@ -512,14 +514,12 @@ export class KnowledgeBase {
         for (const term of long) select = select.where(sql<boolean>`search_text like ${'%' + escapeLike(term) + '%'}`);
       }
     }
-    const rows = await select.limit(CANDIDATES).execute();
+    // The first matches, ranked here: a term in the title counts three times one elsewhere.
+    const rows = await select.limit(SEARCH_CANDIDATES).execute();
     const hits = rows.map((row) => {
-      const content = JSON.parse(row.content) as ArticleContent;
-      const title = `${content.title.en ?? ''} ${content.title.zh ?? ''}`.toLowerCase();
-      const tags = content.tags.join(' ').toLowerCase();
-      const symptoms = `${content.symptoms.en ?? ''} ${content.symptoms.zh ?? ''}`.toLowerCase();
+      const title = normalise(`${row.title_en ?? ''} ${row.title_zh ?? ''}`);
       let score = 0;
-      for (const term of terms) score += title.includes(term) ? 3 : tags.includes(term) ? 2 : symptoms.includes(term) ? 1 : 0.5;
+      for (const term of terms) score += title.includes(term) ? 3 : 1;
       if (row.state === 'published') score += 0.25;
       return { ...summaryOf(row), score };
     });
@@ -566,7 +566,7 @@ export class KnowledgeBase {
       .having(sql<boolean>`sum(case when k.key_kind in ('rule', 'trap') then 1 else 0 end) > 0`)
       .orderBy('weight', 'desc')
       .orderBy('k.article_id')
-      .limit(CANDIDATES)
+      .limit(MATCH_CANDIDATES)
       .execute();
     if (candidates.length === 0) return [];
     const ids = candidates.map((c) => c.article_id);

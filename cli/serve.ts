@@ -90,6 +90,13 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(topologyPages, { monitor });
     await app.register(playbookRoutes, { database: suite.database });
     await app.register(playbookPages, { database: suite.database, dataDir: suite.config.dataDir });
+    // The knowledge base (monitor/kb): /api/kb and its console pages (section kb, order 40).
+    {
+      const { KnowledgeBase, kbRoutes, kbPages } = await import('../monitor/kb/index.js');
+      const kb = new KnowledgeBase(suite.database);
+      await app.register(kbRoutes, { kb });
+      await app.register(kbPages, { kb });
+    }
     const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
     secure = { app, address };
     secureUrl = address;

@@ -1,0 +1,5 @@
+// audit: grade-protection (等级保护 / MLPS 2.0) audits. The checklists as
+// data, collectors of evidence from the suite, its hosts and its devices,
+// officers' findings, runs, scores and reports.
+export * from './checklist.js';
+export * from './collectors/index.js';

@@ -3,3 +3,7 @@
 // officers' findings, runs, scores and reports.
 export * from './checklist.js';
 export * from './collectors/index.js';
+export * from './scoring.js';
+export * from './service.js';
+export * from './sources.js';
+export * from './report.js';

@@ -17,6 +17,9 @@ const common: Files = {
   'etc/passwd': 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nops:x:1000:1000:Ops:/home/ops:/bin/bash\n',
   'etc/audit/auditd.conf': 'log_file = /var/log/audit/audit.log\nmax_log_file_action = keep_logs\n',
   'run/auditd.pid': '4242\n',
+  // The ssg-debian11 content's platform (CPE) check reads these under OSCAP_PROBE_ROOT.
+  'etc/debian_version': '11.11\n',
+  'etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\nNAME="Debian GNU/Linux"\nVERSION_ID="11"\nID=debian\n',
 };
 
 const compliant: Files = {

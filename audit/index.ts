@@ -7,3 +7,5 @@ export * from './scoring.js';
 export * from './service.js';
 export * from './sources.js';
 export * from './report.js';
+export * from './watch.js';
+export { auditRoutes, type AuditRoutesOptions } from './routes.js';

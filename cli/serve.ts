@@ -9,6 +9,7 @@ import { BackupScheduler, BackupService } from '../backup/index.js';
 import { accessRoutes, consolePages, createLogger, createServer, EgovError, JobRunner, openSecretBox } from '../core/index.js';
 import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, topologyPages, type Monitor } from '../monitor/index.js';
 import { agentDeliverySource, backupSource, caSource, nodeStateSource, SuiteMetrics, SUITE_METRICS_INTERVAL_MS, syslogVolumeSource } from '../dashboards/index.js';
+import { AuditService, auditRoutes, liveSources, scheduledAuditJob } from '../audit/index.js';
 import { metricsOptions } from './monitor.js';
 import type { FastifyInstance } from 'fastify';
 import type { Suite } from './context.js';
@@ -31,6 +32,8 @@ export interface Started {
   monitor: Monitor;
   /** Scheduled work of every module (started with the server, stopped when it closes). */
   jobs: JobRunner;
+  /** Grade-protection audits (the audit.scheduled job and /api/audit). */
+  audit: AuditService;
   /** The suite's own figures written every minute (job `dashboards.suite-metrics`); a module adds its source here. */
   suiteMetrics: SuiteMetrics;
 }
@@ -55,6 +58,13 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   // The embedded store's 5-minute and hourly rollups, from what arrived since the last run (InfluxDB groups by time() itself).
   const metrics = monitor.metrics;
   if (metrics instanceof EmbeddedMetricStore) jobs.add({ name: 'metrics.rollup', schedule: { everyMs: 60_000 }, run: ({ signal }) => metrics.rollUp(signal) });
+  // Grade-protection audits: evidence read live from the CA, access control, the monitor and backups; one scheduled audit a day (audit.scheduled), whose "score dropped / new high risk" events go to onAuditChange listeners (audit/index.ts).
+  const audit = new AuditService({
+    database: suite.database,
+    sources: liveSources({ config: suite.config, authority, access, monitor, backup: new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'audit' } }) }),
+    nodeExists: (name) => monitor.inventory.getNode(name).then(() => true, () => false),
+  });
+  jobs.add(scheduledAuditJob(audit, { log: (line) => logger.info({}, line) }));
   let secure: Started['secure'];
   let secureUrl: string | undefined;
   const hierarchies = await authority.listHierarchies();
@@ -77,6 +87,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(statusPages, { monitor });
     await app.register(graphApiRoutes, { metrics: monitor.metrics });
     await app.register(topologyPages, { monitor });
+    await app.register(auditRoutes, { service: audit });
     const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
     secure = { app, address };
     secureUrl = address;
@@ -128,5 +139,5 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     throw new EgovError('unavailable', `cannot listen on ${host}:${options.port ?? suite.config.server.port}: ${(error as Error).message}`);
   }
   jobs.start();
-  return { app, address, monitor, jobs, suiteMetrics, ...(secure ? { secure } : {}) };
+  return { app, address, monitor, jobs, audit, suiteMetrics, ...(secure ? { secure } : {}) };
 }

@@ -9,3 +9,4 @@ export * from './sources.js';
 export * from './report.js';
 export * from './watch.js';
 export { auditRoutes, type AuditRoutesOptions } from './routes.js';
+export { auditPages, type AuditPagesOptions } from './pages.js';

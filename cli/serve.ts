@@ -9,7 +9,7 @@ import { BackupScheduler, BackupService } from '../backup/index.js';
 import { accessRoutes, consolePages, createLogger, createServer, EgovError, JobRunner, openSecretBox } from '../core/index.js';
 import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, topologyPages, type Monitor } from '../monitor/index.js';
 import { agentDeliverySource, backupSource, caSource, nodeStateSource, SuiteMetrics, SUITE_METRICS_INTERVAL_MS, syslogVolumeSource } from '../dashboards/index.js';
-import { AuditService, auditRoutes, liveSources, scheduledAuditJob } from '../audit/index.js';
+import { AuditService, auditPages, auditRoutes, liveSources, scheduledAuditJob } from '../audit/index.js';
 import { metricsOptions } from './monitor.js';
 import type { FastifyInstance } from 'fastify';
 import type { Suite } from './context.js';
@@ -59,9 +59,10 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   const metrics = monitor.metrics;
   if (metrics instanceof EmbeddedMetricStore) jobs.add({ name: 'metrics.rollup', schedule: { everyMs: 60_000 }, run: ({ signal }) => metrics.rollUp(signal) });
   // Grade-protection audits: evidence read live from the CA, access control, the monitor and backups; one scheduled audit a day (audit.scheduled), whose "score dropped / new high risk" events go to onAuditChange listeners (audit/index.ts).
+  const auditBackups = new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'audit' } });
   const audit = new AuditService({
     database: suite.database,
-    sources: liveSources({ config: suite.config, authority, access, monitor, backup: new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'audit' } }) }),
+    sources: liveSources({ config: suite.config, authority, access, monitor, backup: auditBackups }),
     nodeExists: (name) => monitor.inventory.getNode(name).then(() => true, () => false),
   });
   jobs.add(scheduledAuditJob(audit, { log: (line) => logger.info({}, line) }));
@@ -88,6 +89,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(graphApiRoutes, { metrics: monitor.metrics });
     await app.register(topologyPages, { monitor });
     await app.register(auditRoutes, { service: audit });
+    await app.register(auditPages, { service: audit, database: suite.database, backup: auditBackups });
     const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
     secure = { app, address };
     secureUrl = address;

@@ -11,10 +11,11 @@
 // EGOV_BENCH_SERVER_NODE_FLAGS adds node flags to the `egov-ops serve` child
 // (e.g. "--cpu-prof --cpu-prof-dir=/var/tmp/prof").
 //
-// Suites: EGOV_BENCH_SUITE=ca|desk|monitor|backup|dashboards|kb|all (default all), or --ca / --desk / --monitor / --backup / --dashboards / --kb.
+// Suites: EGOV_BENCH_SUITE=ca|desk|monitor|backup|dashboards|kb|audit|all (default all), or --ca / --desk / --monitor / --backup / --dashboards / --kb / --audit.
 // The kb suite (issue 11, bench/kb.ts): EGOV_BENCH_KB_ARTICLES, _INCIDENTS, _QUERIES (default 100,000, 1,000,000, 200).
 // The desk suite (issue 3, bench/desk.ts): EGOV_BENCH_DESK_RECORDS (default 100,000).
 // The monitor suite (issue 4, bench/monitor.ts): SNMP walk and poller, syslog, metrics.
+// The audit suite (issue 12, bench/audit.ts): EGOV_BENCH_AUDIT_NODES, _HOSTS (default 1,000 nodes, 10 hosts).
 // The dashboards suite (issue 13, bench/dashboards.ts): EGOV_BENCH_DASH_DEVICES, _INTERFACES, _DAYS (default 100 x 20 x 7).
 // The backup suite (issue 5 section 6, bench/backup.ts): EGOV_BENCH_BACKUP_MB
 // (default 2048, 100 with EGOV_BENCH_QUICK=1), EGOV_BENCH_BACKUP_DATA=DIR to
@@ -32,6 +33,7 @@ import { openDatabase, verifyAuditLog, type Database } from '../core/index.js';
 import { renderBackupTable, runBackupBench } from './backup.js';
 import { renderDashboardsTable, runDashboardsBench } from './dashboards.js';
 import { renderKbTable, runKbBench } from './kb.js';
+import { renderAuditTable, runAuditBench } from './audit.js';
 import { runDeskBench } from './desk.js';
 import { renderMonitorTables, runMonitorBench } from './monitor.js';
 import { httpsRequest, makeClient, signInClient, startServe, type Client, type Server } from './serve.js';
@@ -815,7 +817,7 @@ function renderTable(rows: Figure[]): string {
 
 // ------------------------------------------------------------ suites
 
-const SUITES = ['ca', 'desk', 'monitor', 'backup', 'dashboards', 'kb'] as const;
+const SUITES = ['ca', 'desk', 'monitor', 'backup', 'dashboards', 'kb', 'audit'] as const;
 const SUITE = SUITES.find((s) => process.argv.includes(`--${s}`)) ?? process.env.EGOV_BENCH_SUITE ?? 'all';
 if (![...SUITES, 'all'].includes(SUITE)) throw new Error(`EGOV_BENCH_SUITE must be ${SUITES.join(', ')} or all, got "${SUITE}"`);
 
@@ -934,6 +936,25 @@ async function kbSuite(): Promise<void> {
   }
 }
 
+/** Issue 12: a full level-3 audit with 1,000 nodes and 10 SSH hosts, its PDF, oscap on one host (bench/audit.ts). */
+async function auditSuite(): Promise<void> {
+  const started = performance.now();
+  const info = await machine();
+  const options = { nodes: num('EGOV_BENCH_AUDIT_NODES', 1000, 1000), hosts: num('EGOV_BENCH_AUDIT_HOSTS', 10, 10), log };
+  log(`\negov-ops audit benchmarks: ${options.nodes} nodes, ${options.hosts} hosts`);
+  try {
+    const report = await runAuditBench(options);
+    process.stdout.write('\n' + renderAuditTable(report) + '\n');
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = path.join(RESULTS_DIR, `audit-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ benchmark: 'audit', at: new Date().toISOString(), machine: info, seconds: (performance.now() - started) / 1000, ...report }, null, 2) + '\n');
+    process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+  } catch (error) {
+    log(`audit benchmarks failed: ${(error as Error).stack ?? error}`);
+    process.exitCode = 1;
+  }
+}
+
 (async () => {
   if (SUITE === 'ca' || SUITE === 'all') await main();
   if (SUITE === 'desk' || SUITE === 'all') await deskSuite();
@@ -941,6 +962,7 @@ async function kbSuite(): Promise<void> {
   if (SUITE === 'backup' || SUITE === 'all') await backupSuite();
   if (SUITE === 'dashboards' || SUITE === 'all') await dashboardsSuite();
   if (SUITE === 'kb' || SUITE === 'all') await kbSuite();
+  if (SUITE === 'audit' || SUITE === 'all') await auditSuite();
 })()
   .catch((error) => {
     log(`benchmark crashed: ${(error as Error).stack ?? error}`);

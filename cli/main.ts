@@ -26,6 +26,7 @@ const GROUPS: Array<{ words: readonly string[]; load: () => Promise<Register> }>
   { words: ['playbook'], load: async () => (await import('./playbook.js')).registerPlaybookCommands },
   { words: ['cluster'], load: async () => (await import('./cluster.js')).registerClusterCommands },
   { words: ['kb'], load: async () => (await import('./kb.js')).registerKbCommands },
+  { words: ['audit'], load: async () => (await import('./audit.js')).registerAuditCommands },
 ];
 
 /** Global options that take a value: their value is not the command word. */

@@ -9,6 +9,7 @@ import { BackupScheduler, BackupService } from '../backup/index.js';
 import { accessRoutes, consolePages, coordinatorFor, createLogger, createServer, EgovError, JobRunner, openSecretBox } from '../core/index.js';
 import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, topologyPages, type Monitor } from '../monitor/index.js';
 import { agentDeliverySource, backupSource, caSource, nodeStateSource, SuiteMetrics, SUITE_METRICS_INTERVAL_MS, syslogVolumeSource } from '../dashboards/index.js';
+import { AuditService, auditPages, auditRoutes, liveSources, scheduledAuditJob } from '../audit/index.js';
 import { metricsOptions } from './monitor.js';
 import { playbookPages, playbookRoutes } from '../playbooks/index.js';
 import type { FastifyInstance } from 'fastify';
@@ -32,6 +33,8 @@ export interface Started {
   monitor: Monitor;
   /** Scheduled work of every module (started with the server, stopped when it closes). */
   jobs: JobRunner;
+  /** Grade-protection audits (the audit.scheduled job and /api/audit). */
+  audit: AuditService;
   /** The suite's own figures written every minute (job `dashboards.suite-metrics`); a module adds its source here. */
   suiteMetrics: SuiteMetrics;
 }
@@ -66,6 +69,14 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   // The embedded store's 5-minute and hourly rollups, from what arrived since the last run (InfluxDB groups by time() itself).
   const metrics = monitor.metrics;
   if (metrics instanceof EmbeddedMetricStore) jobs.add({ name: 'metrics.rollup', schedule: { everyMs: 60_000 }, run: ({ signal }) => metrics.rollUp(signal) });
+  // Grade-protection audits: evidence read live from the CA, access control, the monitor and backups; one scheduled audit a day (audit.scheduled), whose "score dropped / new high risk" events go to onAuditChange listeners (audit/index.ts).
+  const auditBackups = new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'audit' } });
+  const audit = new AuditService({
+    database: suite.database,
+    sources: liveSources({ config: suite.config, authority, access, monitor, backup: auditBackups }),
+    nodeExists: (name) => monitor.inventory.getNode(name).then(() => true, () => false),
+  });
+  jobs.add(scheduledAuditJob(audit, { log: (line) => logger.info({}, line) }));
   let secure: Started['secure'];
   let secureUrl: string | undefined;
   const hierarchies = await authority.listHierarchies();
@@ -97,6 +108,8 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
       await app.register(kbRoutes, { kb });
       await app.register(kbPages, { kb });
     }
+    await app.register(auditRoutes, { service: audit });
+    await app.register(auditPages, { service: audit, database: suite.database, backup: auditBackups });
     const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
     secure = { app, address };
     secureUrl = address;
@@ -152,5 +165,5 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   jobs.start();
   // One instance: the first full CRL now, as before (with several, the lease holder catches up).
   if (suite.database.dialect === 'sqlite') void jobs.runNow('crl.full');
-  return { app, address, monitor, jobs, suiteMetrics, ...(secure ? { secure } : {}) };
+  return { app, address, monitor, jobs, audit, suiteMetrics, ...(secure ? { secure } : {}) };
 }

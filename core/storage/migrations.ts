@@ -515,6 +515,83 @@ export const migrations: Record<string, MigrationFactory> = {
       }
     },
   }),
+  // Grade-protection audits (audit/): systems under evaluation, audited
+  // hosts, runs with one result per item (its evidence as JSON, kept as it
+  // was), officers' attestations and waivers, and attachments by SHA-256.
+  '0014-audit': (dialect) => ({
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('mlps_system')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('level', 'integer', (c) => c.notNull())
+        .addColumn('suite', 'integer', (c) => c.notNull())
+        .addColumn('nodes', 'text', (c) => c.notNull())
+        .addColumn('hosts', 'text', (c) => c.notNull())
+        .addColumn('not_applicable', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('mlps_host')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('ssh_user', 'text')
+        .addColumn('address', 'text')
+        .addColumn('port', 'integer')
+        .addColumn('identity_file', 'text')
+        .addColumn('known_hosts_file', 'text')
+        .addColumn('root', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('mlps_run')
+        .addColumn('id', autoId(dialect))
+        .addColumn('system', 'text', (c) => c.notNull())
+        .addColumn('level', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('ended_at', 'text', (c) => c.notNull())
+        .addColumn('started_by', 'text', (c) => c.notNull())
+        .addColumn('scoring', 'text', (c) => c.notNull())
+        .addColumn('score', 'real')
+        .addColumn('conclusion', 'text', (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('mlps_run_system').on('mlps_run').columns(['system', 'id']).execute();
+      await db.schema
+        .createTable('mlps_result')
+        .addColumn('run_id', 'bigint', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('mlps_result_pk', ['run_id', 'code'])
+        .execute();
+      await db.schema
+        .createTable('mlps_finding')
+        .addColumn('id', autoId(dialect))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('system', 'text')
+        .addColumn('result', 'text')
+        .addColumn('note', 'text', (c) => c.notNull())
+        .addColumn('attachments', 'text', (c) => c.notNull())
+        .addColumn('valid_until', 'text', (c) => c.notNull())
+        .addColumn('recorded_at', 'text', (c) => c.notNull())
+        .addColumn('recorded_by', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('mlps_finding_code').on('mlps_finding').columns(['code', 'id']).execute();
+      await db.schema
+        .createTable('mlps_attachment')
+        .addColumn('sha256', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('media_type', 'text', (c) => c.notNull())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('content', blob(dialect), (c) => c.notNull())
+        .addColumn('stored_at', 'text', (c) => c.notNull())
+        .addColumn('stored_by', 'text', (c) => c.notNull())
+        .execute();
+    },
+  }),
 };
 
 class StaticProvider implements MigrationProvider {

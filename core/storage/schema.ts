@@ -415,6 +415,76 @@ export interface KbIncidentTable {
   by: string;
 }
 
+// ---- grade-protection audits (audit/, migration 0014-audit) ----
+export interface MlpsSystemTable {
+  name: string;
+  level: number;
+  /** 1: the suite itself is an asset. */
+  suite: number;
+  /** JSON: inventory node names. */
+  nodes: string;
+  /** JSON: audited host names. */
+  hosts: string;
+  /** JSON: code -> reason. */
+  not_applicable: string;
+  created_at: string;
+  created_by: string;
+}
+export interface MlpsHostTable {
+  name: string;
+  kind: 'ssh' | 'local';
+  ssh_user: string | null;
+  address: string | null;
+  port: number | null;
+  identity_file: string | null;
+  known_hosts_file: string | null;
+  root: string;
+  created_at: string;
+  created_by: string;
+}
+export interface MlpsRunTable {
+  id: Generated<number>;
+  system: string;
+  level: number;
+  started_at: string;
+  ended_at: string;
+  started_by: string;
+  scoring: string;
+  score: number | null;
+  conclusion: string;
+  /** JSON: the score breakdown, high risks, counts, collector versions. */
+  summary: string;
+}
+export interface MlpsResultTable {
+  run_id: number;
+  code: string;
+  status: string;
+  /** JSON: checks with evidence, attestation or waiver used, hint. */
+  detail: string;
+}
+export interface MlpsFindingTable {
+  id: Generated<number>;
+  kind: 'attestation' | 'waiver';
+  code: string;
+  system: string | null;
+  result: string | null;
+  note: string;
+  /** JSON: SHA-256 list. */
+  attachments: string;
+  valid_until: string;
+  recorded_at: string;
+  recorded_by: string;
+}
+export interface MlpsAttachmentTable {
+  sha256: string;
+  name: string;
+  media_type: string;
+  size: number;
+  content: Buffer;
+  stored_at: string;
+  stored_by: string;
+}
+
 export interface Tables {
   audit_log: AuditLogTable;
   ca_authority: CaAuthorityTable;
@@ -446,4 +516,10 @@ export interface Tables {
   kb_applies: KbAppliesTable;
   kb_gram: KbGramTable;
   kb_incident: KbIncidentTable;
+  mlps_system: MlpsSystemTable;
+  mlps_host: MlpsHostTable;
+  mlps_run: MlpsRunTable;
+  mlps_result: MlpsResultTable;
+  mlps_finding: MlpsFindingTable;
+  mlps_attachment: MlpsAttachmentTable;
 }

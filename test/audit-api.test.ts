@@ -1,0 +1,72 @@
+// /api/audit over the suite's mTLS server: the security officer runs and
+// attests, the auditor reads, a ca-admin cannot attest; the run's
+// "new high risk / score dropped" reaches onAuditChange listeners; the
+// scheduled job is in serve's runner.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onAuditChange, type AuditChange } from '../audit/index.js';
+import { ADMIN_PASSWORD, call, signIn, startDeskSuite, type DeskSuite, type Person } from './support/desk.js';
+
+let desk: DeskSuite;
+let officer: Person;
+let auditor: Person;
+let caAdmin: Person;
+
+beforeAll(async () => {
+  desk = await startDeskSuite();
+  officer = await desk.person('Officer Wang', ['security-officer'], { password: ADMIN_PASSWORD });
+  auditor = await desk.person('Auditor Li', ['auditor']);
+  caAdmin = await desk.person('CA Admin Zhao', ['ca-admin'], { password: ADMIN_PASSWORD });
+  for (const [who, pw] of [[officer, ADMIN_PASSWORD], [auditor, undefined], [caAdmin, ADMIN_PASSWORD]] as const) expect((await signIn(desk, who, pw)).status).toBe(200);
+});
+afterAll(async () => desk?.close());
+
+const api = (who: Person, method: string, url: string, json?: unknown) => call(desk.secureBase, desk.caPem, who, method, url, { ...(json !== undefined ? { json } : {}), headers: who.csrf ? { 'x-csrf-token': who.csrf } : {} });
+
+describe('/api/audit', () => {
+  it('roles: officer runs and attests, auditor reads, ca-admin cannot attest; changes announced', async () => {
+    const changes: AuditChange[] = [];
+    const stop = onAuditChange((c) => void changes.push(c));
+    try {
+      expect((await api(auditor, 'POST', '/api/audit/runs', { level: 2 })).status).toBe(403);
+      expect((await api(officer, 'POST', '/api/audit/runs', { level: 4 })).status).toBe(400);
+      const first = await api(officer, 'POST', '/api/audit/runs', { level: 2 });
+      expect(first.status).toBe(201);
+      const run = first.json();
+      expect(run.results).toHaveLength(135);
+      // The suite's own evidence: two factors and separated duties are live from access control.
+      expect(run.results.find((r: { code: string }) => r.code === 'L2-SMC1-01').checks[0]).toMatchObject({ collector: 'access.two-factor', status: 'pass' });
+      const read = await api(auditor, 'GET', `/api/audit/runs/${run.id}`);
+      expect(read.status).toBe(200);
+      expect(read.json().score).toBe(run.score);
+      expect((await api(caAdmin, 'GET', `/api/audit/runs/${run.id}`)).status).toBe(403);
+
+      const items = (await api(auditor, 'GET', '/api/audit/items?level=2')).json();
+      const vuln = items.find((i: { manual: boolean; highRisks: string[] }) => i.manual && i.highRisks.includes('unpatched-vulnerability'));
+      const attestation = { code: vuln.code, result: 'fail', note: 'scanner found an unpatched OpenSSL on web-2', until: '2099-12-31' };
+      expect((await api(caAdmin, 'POST', '/api/audit/attestations', attestation)).status).toBe(403);
+      expect((await api(auditor, 'POST', '/api/audit/attestations', attestation)).status).toBe(403);
+      const past = await api(officer, 'POST', '/api/audit/attestations', { ...attestation, until: '2001-01-01' });
+      expect(past.status).toBe(400);
+      expect(past.text).toContain('in the past');
+      expect((await api(officer, 'POST', '/api/audit/attestations', { ...attestation, code: 'L2-CES1-99' })).status).toBe(404);
+      expect((await api(officer, 'POST', '/api/audit/attestations', attestation)).status).toBe(201);
+
+      const second = (await api(officer, 'POST', '/api/audit/runs', { level: 2 })).json();
+      expect(second.summary.highRisks.map((h: { id: string }) => h.id)).toContain('unpatched-vulnerability');
+      const mine = changes.filter((c) => c.run === second.id);
+      expect(mine.map((c) => c.kind).sort()).toEqual(['new-high-risk', 'score-dropped']);
+      expect(mine.find((c) => c.kind === 'new-high-risk')!.newHighRisks).toContain('unpatched-vulnerability');
+
+      const html = await api(auditor, 'GET', `/api/audit/runs/${second.id}/report?format=html&lang=en`);
+      expect(html.status).toBe(200);
+      expect(html.text).toContain('Grade-protection (MLPS 2.0) self-assessment report');
+      const csv = await api(auditor, 'GET', `/api/audit/runs/${second.id}/report?format=csv`);
+      expect(csv.headers['content-disposition']).toContain(`run${second.id}.csv`);
+      const log = await desk.suite.database.db.selectFrom('audit_log').select(['action', 'actor']).where('action', 'like', 'audit.%').execute();
+      expect(log.map((l) => l.action)).toEqual(expect.arrayContaining(['audit.run', 'audit.attest', 'audit.report']));
+      expect(desk.started.jobs).toBeDefined();
+    } finally {
+      stop();
+    }
+  });
+});

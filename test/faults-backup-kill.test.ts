@@ -13,7 +13,8 @@ import { makeSuite, removeTempDirs } from './support/restic.js';
 
 afterAll(removeTempDirs);
 const cli = path.resolve('dist/egov-ops/main.js');
-const lockFiles = (repository: string) => (existsSync(path.join(repository, 'locks')) ? readdirSync(path.join(repository, 'locks')) : []);
+// Lock files proper: restic writes a lock to NAME-tmp-N first and renames it; a kill in between leaves only that temp file, which is no lock.
+const lockFiles = (repository: string) => (existsSync(path.join(repository, 'locks')) ? readdirSync(path.join(repository, 'locks')).filter((f) => /^[0-9a-f]{64}$/.test(f)) : []);
 
 describe('a backup killed mid-run', () => {
   it('is followed by a run that succeeds and reports the stale restic lock, leaving it', async () => {
@@ -39,7 +40,9 @@ describe('a backup killed mid-run', () => {
 
       // The next run: succeeds, says so about the lock, leaves it.
       // Until the killed restic is reaped (it was orphaned with its parent) its PID still answers.
-      for (let n = 0; n < 100 && !(await service.locks('same-city')).some((l) => l.stale); n++) await new Promise((r) => setTimeout(r, 100));
+      let seen = await service.locks('same-city');
+      for (let n = 0; n < 100 && !seen.some((l) => l.stale); n++) seen = (await new Promise((r) => setTimeout(r, 100)), await service.locks('same-city'));
+      expect(seen.filter((l) => l.stale), JSON.stringify(seen)).toHaveLength(1);
       const [next] = await service.run();
       expect(next!.ok).toBe(true);
       expect(next!.staleLocks?.length).toBe(1);

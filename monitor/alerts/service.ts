@@ -78,7 +78,19 @@ export class AlertService {
       ...(options.flapHigh !== undefined ? { flapHigh: options.flapHigh } : {}),
       ...(options.flapLow !== undefined ? { flapLow: options.flapLow } : {}),
     });
-    options.monitor.ingestor.onStored((delivery) => this.engine.ingest(delivery));
+    options.monitor.ingestor.onStored((delivery) => {
+      if (this.stopped) return;
+      const work = this.engine.ingest(delivery).finally(() => this.pending.delete(work));
+      this.pending.add(work);
+      return work;
+    });
+  }
+
+  private readonly pending = new Set<Promise<void>>();
+
+  /** Resolves once what ingest handed over so far is evaluated (tests, the benchmark). */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
   /** Wires the knowledge base in later (serve makes it after the alerts). */
@@ -91,7 +103,11 @@ export class AlertService {
     this.notifier.start();
   }
 
+  private stopped = false;
+
+  /** Stops sending and stops listening to ingest. */
   stop(): Promise<void> {
+    this.stopped = true;
     return this.notifier.stop();
   }
 

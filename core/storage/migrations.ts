@@ -469,6 +469,83 @@ export const migrations: Record<string, MigrationFactory> = {
       await db.schema.createIndex('alert_delivery_due').on('alert_delivery').columns(['status', 'next_at']).execute();
     },
   }),
+  // The knowledge base (monitor/kb): articles with every revision, their
+  // applies-to keys for matching alerts, past incidents for "seen before",
+  // and two search paths: trigram full text (SQLite FTS5, PostgreSQL pg_trgm)
+  // for terms of three characters or more, and a table of the 1- and
+  // 2-character grams of each article for shorter terms (光衰, 端口).
+  '0013-kb': (dialect) => ({
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('kb_article')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('title_en', 'text')
+        .addColumn('title_zh', 'text')
+        .addColumn('content', 'text', (c) => c.notNull())
+        .addColumn('author', 'text', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('published_at', 'text')
+        .addColumn('published_by', 'text')
+        .addColumn('search_text', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('kb_article_state').on('kb_article').columns(['state', 'updated_at']).execute();
+      await db.schema
+        .createTable('kb_article_revision')
+        .addColumn('article_id', 'text', (c) => c.notNull().references('kb_article.id').onDelete('cascade'))
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('by', 'text', (c) => c.notNull())
+        .addColumn('changes', 'text', (c) => c.notNull())
+        .addColumn('comment', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('content', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kb_article_revision_pk', ['article_id', 'revision'])
+        .execute();
+      await db.schema
+        .createTable('kb_applies')
+        .addColumn('article_id', 'text', (c) => c.notNull().references('kb_article.id').onDelete('cascade'))
+        .addColumn('key_kind', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        // Where the key stands in its list: the first rule named is the article's main one.
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kb_applies_pk', ['key_kind', 'value', 'article_id'])
+        .execute();
+      await db.schema.createIndex('kb_applies_article').on('kb_applies').column('article_id').execute();
+      await db.schema
+        .createTable('kb_gram')
+        .addColumn('gram', 'text', (c) => c.notNull())
+        .addColumn('article_id', 'text', (c) => c.notNull().references('kb_article.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('kb_gram_pk', ['gram', 'article_id'])
+        .execute();
+      await db.schema.createIndex('kb_gram_article').on('kb_gram').column('article_id').execute();
+      await db.schema
+        .createTable('kb_incident')
+        .addColumn('id', autoId(dialect))
+        .addColumn('alert_id', 'text', (c) => c.notNull())
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('node', 'text')
+        .addColumn('site', 'text')
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('resolved_at', 'text', (c) => c.notNull())
+        .addColumn('duration_ms', 'bigint', (c) => c.notNull())
+        .addColumn('note', 'text')
+        .addColumn('by', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('kb_incident_alert').on('kb_incident').columns(['alert_id', 'started_at']).unique().execute();
+      await db.schema.createIndex('kb_incident_node').on('kb_incident').columns(['rule', 'node', 'resolved_at']).execute();
+      await db.schema.createIndex('kb_incident_site').on('kb_incident').columns(['rule', 'site', 'resolved_at']).execute();
+      if (dialect === 'postgres') {
+        await sql`create extension if not exists pg_trgm`.execute(db);
+        await sql`create index kb_article_search on kb_article using gin (search_text gin_trgm_ops)`.execute(db);
+      } else {
+        await sql`create virtual table kb_article_fts using fts5(article_id unindexed, body, tokenize = 'trigram')`.execute(db);
+      }
+    },
+  }),
 };
 
 class StaticProvider implements MigrationProvider {

@@ -422,6 +422,62 @@ export interface AlertDeliveryTable {
   body: string | null;
 }
 
+// The knowledge base (monitor/kb).
+export interface KbArticleTable {
+  id: string;
+  state: 'draft' | 'review' | 'published';
+  title_en: string | null;
+  title_zh: string | null;
+  /** JSON: the article's text, applies-to, tags, runbook. */
+  content: string;
+  author: string;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+  updated_by: string;
+  published_at: string | null;
+  published_by: string | null;
+  /** Lower-cased text of every field, for the trigram index. */
+  search_text: string;
+}
+
+export interface KbArticleRevisionTable {
+  article_id: string;
+  revision: number;
+  at: string;
+  by: string;
+  /** JSON: the names of the fields changed. */
+  changes: string;
+  comment: string | null;
+  state: string;
+  content: string;
+}
+
+export interface KbAppliesTable {
+  article_id: string;
+  key_kind: 'rule' | 'kind' | 'oid' | 'log' | 'trap';
+  value: string;
+  position: number;
+}
+
+export interface KbGramTable {
+  gram: string;
+  article_id: string;
+}
+
+export interface KbIncidentTable {
+  id: Generated<number>;
+  alert_id: string;
+  rule: string;
+  node: string | null;
+  site: string | null;
+  started_at: string;
+  resolved_at: string;
+  duration_ms: number;
+  note: string | null;
+  by: string;
+}
+
 export interface Tables {
   audit_log: AuditLogTable;
   ca_authority: CaAuthorityTable;
@@ -451,4 +507,9 @@ export interface Tables {
   alert_maintenance: AlertMaintenanceTable;
   alert_receiver: AlertReceiverTable;
   alert_delivery: AlertDeliveryTable;
+  kb_article: KbArticleTable;
+  kb_article_revision: KbArticleRevisionTable;
+  kb_applies: KbAppliesTable;
+  kb_gram: KbGramTable;
+  kb_incident: KbIncidentTable;
 }

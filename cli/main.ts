@@ -23,6 +23,7 @@ const GROUPS: Array<{ words: readonly string[]; load: () => Promise<Register> }>
   { words: ['agent'], load: async () => (await import('./agent.js')).registerAgentCommand },
   { words: ['snmp'], load: async () => (await import('./snmp.js')).registerSnmpCommands },
   { words: ['dashboards'], load: async () => (await import('./dashboards.js')).registerDashboardsCommands },
+  { words: ['alerts', 'maintenance'], load: async () => (await import('./alerts.js')).registerAlertsCommands },
 ];
 
 /** Global options that take a value: their value is not the command word. */

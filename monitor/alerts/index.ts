@@ -59,3 +59,4 @@ export {
 } from './notify.js';
 export type { KnowledgeLookup, AlertKey, MatchedArticle, SeenBefore } from './kb-lookup.js';
 export { AlertService, firingAlertCounts, parseMatcher, ALERTS_EVALUATE_INTERVAL_MS, type AlertServiceOptions, type AlertDetail } from './service.js';
+export { alertRoutes, type AlertRoutesOptions } from './routes.js';

@@ -4,12 +4,15 @@
 // the APIs, agents). Also runs the CRL schedule, the OCSP cache watcher and
 // the backup schedule.
 
+import path from 'node:path';
 import { accessHierarchy, caRoutes, deskPages, raRoutes, serverTlsMaterial, trustedClientCas } from '../ca/index.js';
 import { BackupScheduler, BackupService } from '../backup/index.js';
 import { accessRoutes, consolePages, createLogger, createServer, EgovError, JobRunner, openSecretBox } from '../core/index.js';
 import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, topologyPages, type Monitor } from '../monitor/index.js';
 import { agentDeliverySource, backupSource, caSource, nodeStateSource, SuiteMetrics, SUITE_METRICS_INTERVAL_MS, syslogVolumeSource } from '../dashboards/index.js';
 import { metricsOptions } from './monitor.js';
+import { alertPages, alertRoutes, AlertService, firingBanner } from '../monitor/alerts/index.js';
+import { KnowledgeBase } from '../monitor/kb/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { Suite } from './context.js';
 
@@ -33,6 +36,8 @@ export interface Started {
   jobs: JobRunner;
   /** The suite's own figures written every minute (job `dashboards.suite-metrics`); a module adds its source here. */
   suiteMetrics: SuiteMetrics;
+  /** Alert rules, states and notifications (monitor/alerts). */
+  alerts: AlertService;
 }
 
 const DAY_MS = 86_400_000;
@@ -54,6 +59,18 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   });
   // The embedded store's 5-minute and hourly rollups, from what arrived since the last run (InfluxDB groups by time() itself).
   const metrics = monitor.metrics;
+  // Alerts: evaluated as ingest stores, and every 15 s for absences; notifications from their queue.
+  const alerts = new AlertService({
+    database: suite.database,
+    monitor,
+    secrets: openSecretBox(suite.config.dataDir),
+    kb: new KnowledgeBase(suite.database),
+    ...(suite.config.alerts?.rulesFile ? { rulesFile: path.resolve(suite.config.alerts.rulesFile) } : {}),
+    ...(suite.config.alerts?.externalUrl ? { externalUrl: suite.config.alerts.externalUrl } : {}),
+    staleAfterMs: suite.config.monitor.staleAfterSeconds * 1000,
+    log: (line) => logger.warn(line),
+  });
+  jobs.add(alerts.job());
   if (metrics instanceof EmbeddedMetricStore) jobs.add({ name: 'metrics.rollup', schedule: { everyMs: 60_000 }, run: ({ signal }) => metrics.rollUp(signal) });
   let secure: Started['secure'];
   let secureUrl: string | undefined;
@@ -74,7 +91,9 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(raRoutes, { desk, authority, access, accessCa: () => accessHierarchy(authority, suite.config.access.ca) });
     await app.register(deskPages, { desk, authority, access });
     await app.register(monitorRoutes, { monitor });
-    await app.register(statusPages, { monitor });
+    await app.register(statusPages, { monitor, top: (request) => firingBanner(alerts, request) });
+    await app.register(alertRoutes, { alerts });
+    await app.register(alertPages, { alerts });
     await app.register(graphApiRoutes, { metrics: monitor.metrics });
     await app.register(topologyPages, { monitor });
     const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
@@ -115,6 +134,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   const pruning = setInterval(prune, DAY_MS).unref();
   app.addHook('onClose', async () => {
     await jobs.stop();
+    await alerts.stop();
     stopWatching();
     backups.stop();
     clearInterval(pruning);
@@ -128,5 +148,6 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     throw new EgovError('unavailable', `cannot listen on ${host}:${options.port ?? suite.config.server.port}: ${(error as Error).message}`);
   }
   jobs.start();
-  return { app, address, monitor, jobs, suiteMetrics, ...(secure ? { secure } : {}) };
+  alerts.start();
+  return { app, address, monitor, jobs, suiteMetrics, alerts, ...(secure ? { secure } : {}) };
 }

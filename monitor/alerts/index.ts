@@ -60,3 +60,4 @@ export {
 export type { KnowledgeLookup, AlertKey, MatchedArticle, SeenBefore } from './kb-lookup.js';
 export { AlertService, firingAlertCounts, parseMatcher, ALERTS_EVALUATE_INTERVAL_MS, type AlertServiceOptions, type AlertDetail } from './service.js';
 export { alertRoutes, type AlertRoutesOptions } from './routes.js';
+export { alertPages, firingBanner, ALERT_STYLE, type AlertPagesOptions } from './pages.js';

@@ -216,7 +216,10 @@ export class AlertNotifier implements Notifier {
 
   async enqueue(tx: WriteTx, alerts: readonly Alert[], kind: NotifyKind, now: number, options: { receivers?: string[]; settleMs?: number } = {}): Promise<void> {
     for (const alert of alerts) {
-      const { receivers, route } = options.receivers ? { receivers: options.receivers, route: this.route(alert).route } : this.route(alert);
+      const routed = options.receivers ? { receivers: options.receivers, route: this.route(alert).route } : this.route(alert);
+      // No routes in the rules: every receiver hears every alert (a small site's setup).
+      if (!options.receivers && this.options.rules().routes.length === 0) routed.receivers = (await tx.selectFrom('alert_receiver').select('name').execute()).map((r) => r.name);
+      const { receivers, route } = routed;
       for (const receiver of receivers) {
         const groupKey = `${kind === 'resolved' ? 'resolved' : 'firing'}:${alert.rule}`;
         const wait = Math.max(route.groupWaitMs, options.settleMs ?? 0);

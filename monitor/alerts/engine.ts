@@ -418,7 +418,12 @@ export class AlertEngine {
     }
     if (!changes.length) return;
     await this.database.write(async (tx) => {
-      for (const change of changes) await change(tx);
+      this.muteCache = {};
+      try {
+        for (const change of changes) await change(tx);
+      } finally {
+        this.muteCache = undefined;
+      }
     });
   }
 
@@ -553,13 +558,16 @@ export class AlertEngine {
     return null;
   }
 
+  /** Windows and silences, read once per batch of changes (a storm checks them for every alert). */
+  private muteCache: { windows?: Promise<MaintenanceWindow[]>; silences?: Promise<Silence[]> } | undefined;
+
   async inMaintenance(db: WriteTx | Database['db'], alert: Pick<Alert, 'node' | 'site' | 'zone'>, at: number): Promise<MaintenanceWindow | undefined> {
-    const windows = await listMaintenance(db);
+    const windows = await (this.muteCache ? (this.muteCache.windows ??= listMaintenance(db)) : listMaintenance(db));
     return windows.find((w) => windowCovers(w, alert, at));
   }
 
   private async silencedBy(db: WriteTx | Database['db'], alert: Alert, at: number): Promise<Silence | undefined> {
-    const silences = await listSilences(db, at);
+    const silences = await (this.muteCache ? (this.muteCache.silences ??= listSilences(db, at)) : listSilences(db, at));
     return silences.find((s) => silenceMatches(s, alert));
   }
 

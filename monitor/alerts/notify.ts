@@ -6,6 +6,8 @@
 // kept by folding what would exceed it into one digest.
 
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { EgovError, type Database, type SecretBox, type WriteTx } from '../../core/index.js';
 import type { Alert, NotifyKind, Notifier } from './engine.js';
 import { alertLabels, toAlert } from './engine.js';
@@ -112,6 +114,8 @@ export function checkReceiver(input: ReceiverInput): void {
   if (input.language !== undefined && input.language !== 'en' && input.language !== 'zh-CN') throw new EgovError('bad-request', `receiver ${input.name}: language is en or zh-CN`);
 }
 
+/** Messages in flight at once to one receiver that has no rate limit. */
+const SEND_CONCURRENCY = 32;
 const DEFAULT_RATE: Record<ReceiverType, number> = { webhook: 0, wecom: 20, dingtalk: 20, feishu: 100, email: 0, alertmanager: 0 };
 
 interface Receiver {
@@ -224,7 +228,8 @@ export class AlertNotifier implements Notifier {
         const groupKey = `${kind === 'resolved' ? 'resolved' : 'firing'}:${alert.rule}`;
         const wait = Math.max(route.groupWaitMs, options.settleMs ?? 0);
         // Grouping: an alert of the same group joins the queued message if it has not gone yet.
-        const open = await tx
+        // With no group wait nothing queued can still be joined (it is due at once): no need to look.
+        const open = wait <= 0 ? undefined : await tx
           .selectFrom('alert_delivery')
           .select(['id', 'alert_ids'])
           .where('receiver', '=', receiver)
@@ -254,20 +259,35 @@ export class AlertNotifier implements Notifier {
 
   start(intervalMs = 500): void {
     this.stopped = false;
-    this.timer ??= setInterval(() => void this.kick(), intervalMs);
+    this.timer ??= setInterval(() => this.kickQuietly(), intervalMs);
     this.timer.unref?.();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    for (const t of this.soonTimers) clearTimeout(t);
+    this.soonTimers.clear();
     this.timer = undefined;
     await Promise.allSettled([...this.inFlight]);
   }
 
+  private readonly soonTimers = new Set<NodeJS.Timeout>();
+
   private soon(delayMs: number): void {
     if (this.stopped) return;
-    setTimeout(() => void this.kick(), delayMs + 5).unref?.();
+    const timer = setTimeout(() => {
+      this.soonTimers.delete(timer);
+      this.kickQuietly();
+    }, delayMs + 5);
+    timer.unref?.();
+    this.soonTimers.add(timer);
+  }
+
+  /** A kick from a timer: a failure (the database went away) is logged, and the next timer tries again. */
+  private kickQuietly(): void {
+    if (this.stopped) return;
+    this.kick().catch((error: Error) => this.options.log?.(`alerts: the delivery queue could not be read: ${error.message}`));
   }
 
   /** Starts sending what is due, each receiver on its own. Resolves once every started send has settled. */
@@ -323,10 +343,13 @@ export class AlertNotifier implements Notifier {
       if (free <= 0) return; // wait for the window; what is queued folds into one digest then
       if (batches.length > free) batches = [...batches.slice(0, free - 1), deliveries.slice(free - 1)];
     }
-    for (const batch of batches) {
-      if (this.stopped) return;
-      await this.sendBatch(receiver, batch);
-    }
+    // A receiver without a rate takes several messages at once (each still its own request and record).
+    const parallel = rate > 0 ? 1 : SEND_CONCURRENCY;
+    let next = 0;
+    const worker = async () => {
+      while (next < batches.length && !this.stopped) await this.sendBatch(receiver, batches[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, batches.length) }, worker));
   }
 
   private async sendBatch(receiver: Receiver, batch: DeliveryView[]): Promise<void> {
@@ -503,17 +526,47 @@ export function feishuSign(secret: string, timestampS: number): string {
   return createHmac('sha256', `${timestampS}\n${secret}`).update('').digest('base64');
 }
 
-async function post(url: string, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<string> {
-  let response: Response;
-  try {
-    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-  } catch (error) {
-    const e = error as Error;
-    throw new Error(e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `cannot reach ${new URL(url).host}: ${(e as { cause?: Error }).cause?.message ?? e.message}`);
-  }
-  const text = (await response.text()).slice(0, 2000);
-  if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 300)}`);
-  return `HTTP ${response.status} ${text.slice(0, 300)}`;
+const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
+
+/** POSTs JSON over a kept-alive connection; resolves with the answer, rejects on a non-2xx status, an error or no answer in time. */
+function post(url: string, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<string> {
+  const target = new URL(url);
+  const payload = Buffer.from(JSON.stringify(body));
+  const secure = target.protocol === 'https:';
+  return new Promise<string>((resolve, reject) => {
+    const request = (secure ? https : http).request(
+      target,
+      { method: 'POST', agent: secure ? agents.https : agents.http, headers: { 'content-type': 'application/json', 'content-length': String(payload.length), ...headers } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= 4096) chunks.push(c);
+        });
+        response.on('end', () => {
+          clearTimeout(timer);
+          const text = Buffer.concat(chunks).toString('utf8').slice(0, 2000);
+          const status = response.statusCode ?? 0;
+          if (status < 200 || status > 299) reject(new Error(`HTTP ${status}: ${text.slice(0, 300)}`));
+          else resolve(`HTTP ${status} ${text.slice(0, 300)}`);
+        });
+        response.on('error', (error) => {
+          clearTimeout(timer);
+          reject(new Error(`the answer from ${target.host} broke off: ${error.message}`));
+        });
+      },
+    );
+    const timer = setTimeout(() => {
+      request.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    request.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(error.message.startsWith('no answer') ? error.message : `cannot reach ${target.host}: ${error.message}`));
+    });
+    request.end(payload);
+  });
 }
 
 /** The robots answer 200 with an error code in the body. */

@@ -41,6 +41,12 @@ export async function startDemo(options: GlobalOptions, listen: { port?: number;
     say(`demo: created hierarchy ${summary.name} (${summary.algorithm}): ${summary.root.subject}`);
   }
   const operators = await demoOperators(suite, dataDir);
+  // The starter knowledge base (monitor/kb/starter): loaded again each start, a no-op once in.
+  {
+    const { KnowledgeBase, readArticleFiles, starterDirectory } = await import('../monitor/kb/index.js');
+    const loaded = await new KnowledgeBase(suite.database).importArticles(readArticleFiles(starterDirectory()).flatMap((f) => f.articles), { by: 'system', source: 'demo' });
+    if (loaded.created.length || loaded.updated.length) say(`demo: knowledge base: ${loaded.created.length} starter articles added, ${loaded.updated.length} updated (egov-ops kb search 光衰)`);
+  }
   const { address, secure, monitor, alerts } = await startServer(suite, { ...listen, passphrase: passphraseSource(suiteOptions), announce: say });
   // Alerts: a webhook receiver that prints what it is told (no routes in the demo: every receiver hears every alert).
   const printer = await startPrintingReceiver(say);
@@ -61,6 +67,7 @@ export async function startDemo(options: GlobalOptions, listen: { port?: number;
   if (secure) {
     say(`  Desk (mTLS)      ${secure.address}/desk   import a client certificate into the browser first:`);
     say(`  Status (mTLS)    ${secure.address}/status  (network-admin, auditor, security-officer, ca-admin)`);
+    say(`  Knowledge base   ${secure.address}/kb  (network-admin, auditor, security-officer)`);
     for (const line of network?.summary ?? []) say(`  Demo network     ${line}`);
     for (const o of operators) say(`                   ${o.file}  (PKCS#12 password: ${o.p12Password}; roles ${o.roles.join(', ')}${o.signInPassword ? `; sign-in password in ${o.signInPasswordFile}` : ''})`);
     say(`  API (mTLS)       curl --cert-type P12 --cert ${operators[0]?.file}:P12PASSWORD --cacert <(curl -s ${address}/ca/city-ecdsa-chain.pem) ${secure.address}/api/access/me`);

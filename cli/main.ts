@@ -24,6 +24,7 @@ const GROUPS: Array<{ words: readonly string[]; load: () => Promise<Register> }>
   { words: ['snmp'], load: async () => (await import('./snmp.js')).registerSnmpCommands },
   { words: ['dashboards'], load: async () => (await import('./dashboards.js')).registerDashboardsCommands },
   { words: ['alerts', 'maintenance'], load: async () => (await import('./alerts.js')).registerAlertsCommands },
+  { words: ['kb'], load: async () => (await import('./kb.js')).registerKbCommands },
 ];
 
 /** Global options that take a value: their value is not the command word. */

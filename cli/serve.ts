@@ -96,6 +96,13 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(alertPages, { alerts });
     await app.register(graphApiRoutes, { metrics: monitor.metrics });
     await app.register(topologyPages, { monitor });
+    // The knowledge base (monitor/kb): /api/kb and its console pages (section kb, order 40).
+    {
+      const { KnowledgeBase, kbRoutes, kbPages } = await import('../monitor/kb/index.js');
+      const kb = new KnowledgeBase(suite.database);
+      await app.register(kbRoutes, { kb });
+      await app.register(kbPages, { kb });
+    }
     const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
     secure = { app, address };
     secureUrl = address;

@@ -190,6 +190,8 @@ function appliesTo(value: unknown): AppliesTo {
       bad('appliesTo.logPatterns', `"${pattern}" is not a valid regular expression: ${(error as Error).message}`);
     }
   }
+  // Log patterns explain syslog-pattern alerts: an article with patterns applies to that rule.
+  if (logPatterns.length && !rules.includes('syslog-pattern')) rules.push('syslog-pattern');
   return { rules, kinds, sysObjectIds, logPatterns, trapOids };
 }
 
@@ -261,17 +263,24 @@ export function shortGramText(content: ArticleContent): string {
 
 const SEPARATOR = /[\s\p{P}\p{S}]+/u;
 
-/** Every distinct substring of 1 and 2 characters of each word (CJK runs are words too). */
+const CJK_RUN = /[\u3400-\u9fff\uf900-\ufaff]+/gu;
+
+/**
+ * The grams of the short path: every character and every pair of
+ * neighbouring characters of each run of Chinese characters (光, 光衰), and
+ * the whole words of one or two letters or digits (ip, 4g). Longer words
+ * are found through the trigram index.
+ */
 export function shortGrams(value: string): string[] {
   const grams = new Set<string>();
-  for (const word of value.split(SEPARATOR)) {
-    const chars = [...word];
+  for (const run of value.match(CJK_RUN) ?? []) {
+    const chars = [...run];
     for (let i = 0; i < chars.length; i++) {
       grams.add(chars[i]!);
       if (i + 1 < chars.length) grams.add(chars[i]! + chars[i + 1]!);
     }
   }
-  grams.delete('');
+  for (const word of value.replace(CJK_RUN, ' ').split(SEPARATOR)) if (word.length > 0 && word.length <= 2) grams.add(word);
   return [...grams];
 }
 

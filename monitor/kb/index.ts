@@ -45,3 +45,5 @@ export {
   formatOf,
   type ArticleFileFormat,
 } from './files.js';
+export { kbRoutes, personOf, type KbRoutesOptions } from './routes.js';
+export { kbPages, formToArticle, type KbPagesOptions } from './pages.js';

@@ -256,9 +256,10 @@ export class KnowledgeBase {
           search_text: text,
         })
         .execute();
-      await this.writeRevision(tx, id, 1, at, by, ['created'], comment, initial, content);
+      const created = allowPublished ? ['created', 'imported'] : ['created'];
+      await this.writeRevision(tx, id, 1, at, by, created, comment, initial, content);
       await this.index(tx, id, content, text, false);
-      return { id, kind: 'created', revision: 1, changes: ['created'] };
+      return { id, kind: 'created', revision: 1, changes: created };
     }
     const before = JSON.parse(existing.content) as ArticleContent;
     const changes = changedFields(before, content);
@@ -268,6 +269,7 @@ export class KnowledgeBase {
     }
     if (nextState !== existing.state) changes.push('state');
     if (changes.length === 0) return { id, kind: 'unchanged', revision: Number(existing.revision), changes };
+    if (allowPublished) changes.push('imported');
     const revision = Number(existing.revision) + 1;
     await tx
       .updateTable('kb_article')
@@ -390,10 +392,12 @@ export class KnowledgeBase {
 
   /** Publishes a draft or an article in review: by a network administrator who neither wrote nor last changed it. */
   async publish(id: string, actor: Actor & { comment?: string }): Promise<Article> {
-    return this.transition(id, actor, 'kb.article-publish', (article, by) => {
+    return this.transition(id, actor, 'kb.article-publish', (article, by, revisions) => {
       if (article.state === 'published') throw new EgovError('conflict', `article ${id} is already published`);
       if (by === article.author) throw new EgovError('policy-violation', `article ${id} was written by ${by}: another network administrator publishes it`);
-      if (by === article.updatedBy) throw new EgovError('policy-violation', `article ${id} was last changed by ${by}: another network administrator publishes it`);
+      // Four eyes: the publisher wrote none of the text (loading files written by others is not writing).
+      const wrote = revisions.some((r) => r.by === by && !r.changes.includes('imported') && !(r.changes.length === 1 && r.changes[0] === 'state'));
+      if (wrote) throw new EgovError('policy-violation', `article ${id} was changed by ${by}: another network administrator publishes it`);
       return 'published';
     });
   }
@@ -406,14 +410,15 @@ export class KnowledgeBase {
     });
   }
 
-  private async transition(id: string, actor: Actor & { comment?: string }, action: string, decide: (article: Article, by: string) => ArticleState): Promise<Article> {
+  private async transition(id: string, actor: Actor & { comment?: string }, action: string, decide: (article: Article, by: string, revisions: Array<{ by: string; changes: string[] }>) => ArticleState): Promise<Article> {
     const by = required(actor.by, 'by');
     const comment = optional(actor.comment, 'comment', 2000);
     await this.database.write(async (tx) => {
       const row = await tx.selectFrom('kb_article').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) throw new EgovError('not-found', `no knowledge-base article ${JSON.stringify(id)}`);
       const article = rowToArticle(row);
-      const next = decide(article, by);
+      const revisions = (await tx.selectFrom('kb_article_revision').select(['by', 'changes']).where('article_id', '=', id).execute()).map((r) => ({ by: r.by, changes: JSON.parse(r.changes) as string[] }));
+      const next = decide(article, by, revisions);
       const at = this.now().toISOString();
       const revision = article.revision + 1;
       await tx

@@ -110,7 +110,7 @@ ${a.ackBy ? `<dt>${t.ackedBy}</dt><dd id="alert-ack">${esc(a.ackBy)}: ${esc(a.ac
 ${a.mutedBy ? `<dt>${t.muted}</dt><dd>${esc(a.mutedBy)}</dd>` : ''}</dl>${detail.folded ? `<p id="alert-folded">${esc(t.folded(detail.folded))}</p>` : ''}`;
     const articles = `<section id="alert-articles"><h2>${t.articles}</h2>${
       detail.articles.length
-        ? `<ol>${detail.articles.map((m) => `<li><a href="/kb/${encodeURIComponent(m.id)}" class="kb-article">${esc(lang === 'zh-CN' && m.titleZh ? m.titleZh : m.title)}</a> <span class="meta">${esc(m.reasons.join(', '))}</span></li>`).join('')}</ol>`
+        ? `<ol>${detail.articles.map((m) => `<li><a href="/kb/articles/${encodeURIComponent(m.id)}" class="kb-article">${esc(lang === 'zh-CN' && m.titleZh ? m.titleZh : m.title)}</a> <span class="meta">${esc(m.reasons.join(', '))}</span></li>`).join('')}</ol>`
         : `<p>${t.noArticles}</p>`
     }</section>`;
     const seen = detail.seenBefore;

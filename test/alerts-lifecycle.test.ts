@@ -46,8 +46,10 @@ describe.each(engines)('alert life on $name', (engine) => {
 
   it('folds the children of a down parent into its one notification, and after it returns waits for them to be polled again', async () => {
     const s = await service();
-    // The race: the children are polled (and fail) before the parent.
-    await ingest(s, [reach('sw-a', false), reach('sw-b', false), reach('fw-1', false), reach('core', false)]);
+    // The race: the children are polled (and fail) before the parent, in an earlier delivery
+    // (within one delivery the parent is taken first; the benchmark's storm shows that path).
+    await ingest(s, [reach('sw-a', false), reach('sw-b', false), reach('fw-1', false)]);
+    await ingest(s, [reach('core', false)]);
     await new Promise((r) => setTimeout(r, 400));
     await s.notifier.drain();
     expect(messages()).toEqual([{ status: 'firing', alerts: ['node-down:core:firing:folded=3'] }]);
@@ -167,5 +169,34 @@ describe.each(engines)('alert life on $name', (engine) => {
     await s.notifier.drain();
     expect(messages().at(-1)).toEqual({ status: 'firing', alerts: ['trap-link-down:sw-a:firing'] });
     expect(hook.requests).toHaveLength(2);
+  });
+  it('escalates a critical alert not acknowledged in time, step by step, to the next receivers', async () => {
+    const s = await service(parseRuleSet({ routes: [{ receivers: ['noc'] }], escalations: [{ from: 'noc', to: 'duty', after: '1s' }, { from: 'duty', to: 'chief', after: '1s' }] }));
+    await s.putReceiver({ name: 'duty', type: 'webhook', url: `${hook.url}/duty` }, by);
+    await s.putReceiver({ name: 'chief', type: 'webhook', url: `${hook.url}/chief` }, by);
+    await ingest(s, [reach('core', false), reach('fw-1', false), reach('sw-a', false)]);
+    await new Promise((r) => setTimeout(r, 350));
+    await s.notifier.drain();
+    const fw = (await s.list({ node: 'fw-1' }))[0]!;
+    // fw-1 and sw-a are folded into core; acknowledge nothing yet, wait past the first step.
+    await new Promise((r) => setTimeout(r, 1100));
+    await s.evaluate();
+    await s.notifier.drain();
+    const to = (path: string) => hook.requests.filter((r) => r.url === path).map((r) => r.body.alerts.map((a: any) => `${a.labels.node}:${a.annotations.kind}`).join(','));
+    expect(to('/duty')).toEqual(['core:escalation']);
+    expect(to('/chief')).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1100));
+    await s.evaluate();
+    await s.notifier.drain();
+    expect(to('/chief')).toEqual(['core:escalation']);
+    expect(fw.foldedInto).not.toBeNull();
+    // Acknowledged: escalation stops (there is no third level here, but nothing more goes to anyone).
+    const core = (await s.list({ node: 'core', state: 'firing' }))[0]!;
+    await s.acknowledge(core.id, 'on it', by);
+    const before = hook.requests.length;
+    await new Promise((r) => setTimeout(r, 1100));
+    await s.evaluate();
+    await s.notifier.drain();
+    expect(hook.requests.length).toBe(before);
   });
 });

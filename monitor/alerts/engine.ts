@@ -264,6 +264,7 @@ export class AlertEngine {
   async nodes(): Promise<Map<string, NodeInfo>> {
     if (this.now() - this.nodesLoadedAt > 30_000 || this.nodeInfo.size === 0) {
       this.nodeInfo = new Map((await this.options.nodes()).map((n) => [n.name, n]));
+      this.depths.clear();
       this.nodesLoadedAt = this.now();
     }
     return this.nodeInfo;
@@ -383,7 +384,10 @@ export class AlertEngine {
     await this.ready();
     const nodes = await this.nodes();
     const changes: Array<(tx: WriteTx) => Promise<void>> = [];
-    for (const o of observations) {
+    // Parents before children: a child polled (and failed) before its parent in the same delivery
+    // then folds at once instead of firing, being queued and folded afterwards.
+    const ordered = observations.some((o) => o.rule.kind === 'node-down' && o.node) ? [...observations].sort((a, b) => this.depth(a, nodes) - this.depth(b, nodes)) : observations;
+    for (const o of ordered) {
       this.evaluated++;
       const fp = fingerprintOf(o.rule.name, o.object);
       const live = this.live.get(fp);
@@ -425,6 +429,22 @@ export class AlertEngine {
         this.muteCache = undefined;
       }
     });
+  }
+
+  private readonly depths = new Map<string, number>();
+
+  /** How far a node-down observation's node is from the core (others: 0, kept in their order by the stable sort). */
+  private depth(o: Observation, nodes: Map<string, NodeInfo>): number {
+    if (o.rule.kind !== 'node-down' || !o.node) return 0;
+    const walk = (name: string, seen: number): number => {
+      const known = this.depths.get(name);
+      if (known !== undefined) return known;
+      const parents = nodes.get(name)?.parents ?? [];
+      const d = parents.length === 0 || seen > 64 ? 0 : 1 + Math.min(...parents.map((p) => walk(p, seen + 1)));
+      this.depths.set(name, d);
+      return d;
+    };
+    return walk(o.node, 0);
   }
 
   private async saveHistory(tx: WriteTx, fp: string, history: string): Promise<void> {

@@ -344,12 +344,19 @@ export class AlertNotifier implements Notifier {
       if (batches.length > free) batches = [...batches.slice(0, free - 1), deliveries.slice(free - 1)];
     }
     // A receiver without a rate takes several messages at once (each still its own request and record).
+    // Messages about the same rule keep their order (a firing before its resolution): one chain per rule.
     const parallel = rate > 0 ? 1 : SEND_CONCURRENCY;
+    const chains = new Map<string, DeliveryView[][]>();
+    for (const batch of batches) {
+      const key = parallel === 1 ? '' : (batch[0]!.groupKey.split(':').slice(1).join(':') || batch[0]!.groupKey);
+      chains.set(key, [...(chains.get(key) ?? []), batch]);
+    }
+    const queue = [...chains.values()];
     let next = 0;
     const worker = async () => {
-      while (next < batches.length && !this.stopped) await this.sendBatch(receiver, batches[next++]!);
+      while (next < queue.length && !this.stopped) for (const batch of queue[next++]!) if (!this.stopped) await this.sendBatch(receiver, batch);
     };
-    await Promise.all(Array.from({ length: Math.min(parallel, batches.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, worker));
   }
 
   private async sendBatch(receiver: Receiver, batch: DeliveryView[]): Promise<void> {

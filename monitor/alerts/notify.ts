@@ -352,17 +352,23 @@ export class AlertNotifier implements Notifier {
       chains.set(key, [...(chains.get(key) ?? []), batch]);
     }
     const queue = [...chains.values()];
+    // The alerts of every message, read in one query (each message used to read its own).
+    const allIds = [...new Set(batches.flatMap((b) => b.flatMap((d) => d.alertIds)))];
+    const known = new Map<number, Alert>();
+    for (let i = 0; i < allIds.length; i += 500) {
+      const rows = await this.options.database.db.selectFrom('alert_alert').selectAll().where('id', 'in', allIds.slice(i, i + 500)).execute();
+      for (const r of rows) known.set(Number(r.id), toAlert(r));
+    }
     let next = 0;
     const worker = async () => {
-      while (next < queue.length && !this.stopped) for (const batch of queue[next++]!) if (!this.stopped) await this.sendBatch(receiver, batch);
+      while (next < queue.length && !this.stopped) for (const batch of queue[next++]!) if (!this.stopped) await this.sendBatch(receiver, batch, known);
     };
     await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, worker));
   }
 
-  private async sendBatch(receiver: Receiver, batch: DeliveryView[]): Promise<void> {
+  private async sendBatch(receiver: Receiver, batch: DeliveryView[], known: Map<number, Alert>): Promise<void> {
     const ids = [...new Set(batch.flatMap((d) => d.alertIds))];
-    const rows = ids.length ? await this.options.database.db.selectFrom('alert_alert').selectAll().where('id', 'in', ids).execute() : [];
-    let alerts = rows.map(toAlert);
+    let alerts = ids.map((id) => known.get(id)).filter((a): a is Alert => a !== undefined);
     const kind: Message['kind'] = batch.length > 1 ? 'digest' : (batch[0]!.kind as NotifyKind);
     // At send time: drop what folded into a parent meanwhile, or was resolved before its firing went out.
     if (kind === 'firing' || kind === 'repeat' || kind === 'escalation') alerts = alerts.filter((a) => a.foldedInto === null && !a.held && a.state !== 'resolved' && a.notified);

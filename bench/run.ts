@@ -11,7 +11,8 @@
 // EGOV_BENCH_SERVER_NODE_FLAGS adds node flags to the `egov-ops serve` child
 // (e.g. "--cpu-prof --cpu-prof-dir=/var/tmp/prof").
 //
-// Suites: EGOV_BENCH_SUITE=ca|desk|monitor|backup|all (default all), or --ca / --desk / --monitor / --backup.
+// Suites: EGOV_BENCH_SUITE=ca|desk|monitor|backup|dashboards|kb|all (default all), or --ca / --desk / --monitor / --backup / --dashboards / --kb.
+// The kb suite (issue 11, bench/kb.ts): EGOV_BENCH_KB_ARTICLES, _INCIDENTS, _QUERIES (default 100,000, 1,000,000, 200).
 // The desk suite (issue 3, bench/desk.ts): EGOV_BENCH_DESK_RECORDS (default 100,000).
 // The monitor suite (issue 4, bench/monitor.ts): SNMP walk and poller, syslog, metrics.
 // The dashboards suite (issue 13, bench/dashboards.ts): EGOV_BENCH_DASH_DEVICES, _INTERFACES, _DAYS (default 100 x 20 x 7).
@@ -31,6 +32,7 @@ import { openDatabase, verifyAuditLog, type Database } from '../core/index.js';
 import { renderBackupTable, runBackupBench } from './backup.js';
 import { renderDashboardsTable, runDashboardsBench } from './dashboards.js';
 import { renderAlertsTable, runAlertsBench } from './alerts.js';
+import { renderKbTable, runKbBench } from './kb.js';
 import { runDeskBench } from './desk.js';
 import { renderMonitorTables, runMonitorBench } from './monitor.js';
 import { httpsRequest, makeClient, signInClient, startServe, type Client, type Server } from './serve.js';
@@ -814,7 +816,7 @@ function renderTable(rows: Figure[]): string {
 
 // ------------------------------------------------------------ suites
 
-const SUITES = ['ca', 'desk', 'monitor', 'backup', 'dashboards', 'alerts'] as const;
+const SUITES = ['ca', 'desk', 'monitor', 'backup', 'dashboards', 'alerts', 'kb'] as const;
 const SUITE = SUITES.find((s) => process.argv.includes(`--${s}`)) ?? process.env.EGOV_BENCH_SUITE ?? 'all';
 if (![...SUITES, 'all'].includes(SUITE)) throw new Error(`EGOV_BENCH_SUITE must be ${SUITES.join(', ')} or all, got "${SUITE}"`);
 
@@ -935,6 +937,23 @@ async function alertsSuite(): Promise<void> {
     process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
   } catch (error) {
     log(`alerts benchmarks failed: ${(error as Error).stack ?? error}`);
+/** Issue 11 section 8: knowledge-base search, matching and seen-before with 100,000 articles and 1,000,000 incidents on both engines (bench/kb.ts). */
+async function kbSuite(): Promise<void> {
+  const started = performance.now();
+  const info = await machine();
+  const options = { articles: num('EGOV_BENCH_KB_ARTICLES', 100_000, 10_000), incidents: num('EGOV_BENCH_KB_INCIDENTS', 1_000_000, 100_000), queries: num('EGOV_BENCH_KB_QUERIES', 200, 100), log };
+  log(`\negov-ops knowledge-base benchmarks: ${fmt(options.articles)} articles, ${fmt(options.incidents)} incidents${QUICK ? ' (QUICK sizes)' : ''}`);
+  try {
+    const report = await runKbBench(options);
+    process.stdout.write('\n' + renderKbTable(report) + '\n');
+    const totalSeconds = (performance.now() - started) / 1000;
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = path.join(RESULTS_DIR, `kb-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ benchmark: 'kb', at: new Date().toISOString(), machine: info, seconds: totalSeconds, ...report }, null, 2) + '\n');
+    process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+    if (report.engines.some((e) => 'error' in e)) process.exitCode = 1;
+  } catch (error) {
+    log(`kb benchmarks failed: ${(error as Error).stack ?? error}`);
     process.exitCode = 1;
   }
 }
@@ -946,6 +965,7 @@ async function alertsSuite(): Promise<void> {
   if (SUITE === 'backup' || SUITE === 'all') await backupSuite();
   if (SUITE === 'dashboards' || SUITE === 'all') await dashboardsSuite();
   if (SUITE === 'alerts' || SUITE === 'all') await alertsSuite();
+  if (SUITE === 'kb' || SUITE === 'all') await kbSuite();
 })()
   .catch((error) => {
     log(`benchmark crashed: ${(error as Error).stack ?? error}`);

@@ -14,6 +14,7 @@ import {
   checkArticleId,
   checkState,
   searchTerms,
+  normalise,
   searchText,
   shortGrams,
   shortGramText,
@@ -104,8 +105,9 @@ export interface Actor {
 export const MAX_QUERY_LENGTH = 200;
 export const MAX_QUERY_TERMS = 8;
 export const MAX_RESULTS = 100;
-/** Rows the search and matching look at before ranking. */
-const CANDIDATES = 300;
+/** Rows the search and the matching look at before ranking. */
+const SEARCH_CANDIDATES = 100;
+const MATCH_CANDIDATES = 60;
 
 const WEIGHTS = { rule: 10, trap: 10, log: 8, oid: 3, kind: 2 } as const;
 
@@ -501,7 +503,7 @@ export class KnowledgeBase {
     const short = terms.filter((t) => [...t].length < 3);
 
     const db = this.database.db;
-    let select = db.selectFrom('kb_article').select(['id', 'title_en', 'title_zh', 'state', 'author', 'revision', 'updated_at', 'content']);
+    let select = db.selectFrom('kb_article').select(['id', 'title_en', 'title_zh', 'state', 'author', 'revision', 'updated_at']);
     if (state) select = select.where('state', '=', state);
     for (const term of short) select = select.where('id', 'in', (eb) => eb.selectFrom('kb_gram').select('article_id').where('gram', '=', term));
     if (long.length) {
@@ -512,14 +514,12 @@ export class KnowledgeBase {
         for (const term of long) select = select.where(sql<boolean>`search_text like ${'%' + escapeLike(term) + '%'}`);
       }
     }
-    const rows = await select.limit(CANDIDATES).execute();
+    // The first matches, ranked here: a term in the title counts three times one elsewhere.
+    const rows = await select.limit(SEARCH_CANDIDATES).execute();
     const hits = rows.map((row) => {
-      const content = JSON.parse(row.content) as ArticleContent;
-      const title = `${content.title.en ?? ''} ${content.title.zh ?? ''}`.toLowerCase();
-      const tags = content.tags.join(' ').toLowerCase();
-      const symptoms = `${content.symptoms.en ?? ''} ${content.symptoms.zh ?? ''}`.toLowerCase();
+      const title = normalise(`${row.title_en ?? ''} ${row.title_zh ?? ''}`);
       let score = 0;
-      for (const term of terms) score += title.includes(term) ? 3 : tags.includes(term) ? 2 : symptoms.includes(term) ? 1 : 0.5;
+      for (const term of terms) score += title.includes(term) ? 3 : 1;
       if (row.state === 'published') score += 0.25;
       return { ...summaryOf(row), score };
     });
@@ -547,27 +547,16 @@ export class KnowledgeBase {
       for (let i = 1; i <= parts.length && i <= 40; i++) prefixes.push(parts.slice(0, i).join('.'));
     }
     const db = this.database.db;
-    const candidates = await db
-      .selectFrom('kb_applies as k')
-      .innerJoin('kb_article as a', 'a.id', 'k.article_id')
-      .select(['k.article_id'])
-      .select(
-        sql<number>`sum(case when k.key_kind = 'rule' then ${sql.lit(WEIGHTS.rule)} + 1.0 / (k.position + 1) when k.key_kind = 'trap' then ${sql.lit(WEIGHTS.trap)} when k.key_kind = 'oid' then ${sql.lit(WEIGHTS.oid)} else ${sql.lit(WEIGHTS.kind)} end)`.as('weight'),
-      )
-      .where('a.state', '=', 'published')
-      .where((eb) => {
-        const ors = [eb.and([eb('k.key_kind', '=', 'rule'), eb('k.value', '=', rule)])];
-        if (trap) ors.push(eb.and([eb('k.key_kind', '=', 'trap'), eb('k.value', '=', trap)]));
-        if (key.kind) ors.push(eb.and([eb('k.key_kind', '=', 'kind'), eb('k.value', '=', key.kind)]));
-        if (prefixes.length) ors.push(eb.and([eb('k.key_kind', '=', 'oid'), eb('k.value', 'in', prefixes)]));
-        return eb.or(ors);
-      })
-      .groupBy('k.article_id')
-      .having(sql<boolean>`sum(case when k.key_kind in ('rule', 'trap') then 1 else 0 end) > 0`)
-      .orderBy('weight', 'desc')
-      .orderBy('k.article_id')
-      .limit(CANDIDATES)
-      .execute();
+    // Each key is its own index range (an OR over them scans the whole table), summed per article.
+    const parts = [sql`select article_id, ${sql.lit(WEIGHTS.rule)} + 1.0 / (position + 1) as w, 1 as p from kb_applies where key_kind = 'rule' and value = ${rule}`];
+    if (trap) parts.push(sql`select article_id, ${sql.lit(WEIGHTS.trap)} as w, 1 as p from kb_applies where key_kind = 'trap' and value = ${trap}`);
+    if (prefixes.length) parts.push(sql`select article_id, ${sql.lit(WEIGHTS.oid)} as w, 0 as p from kb_applies where key_kind = 'oid' and value in (${sql.join(prefixes)})`);
+    if (key.kind) parts.push(sql`select article_id, ${sql.lit(WEIGHTS.kind)} as w, 0 as p from kb_applies where key_kind = 'kind' and value = ${key.kind}`);
+    const candidates = (
+      await sql<{ article_id: string; weight: number }>`select k.article_id, sum(k.w) as weight from (${sql.join(parts, sql` union all `)}) k
+        join kb_article a on a.id = k.article_id where a.state = 'published'
+        group by k.article_id having sum(k.p) > 0 order by weight desc, k.article_id limit ${sql.lit(MATCH_CANDIDATES)}`.execute(db)
+    ).rows;
     if (candidates.length === 0) return [];
     const ids = candidates.map((c) => c.article_id);
     const [applies, articles] = await Promise.all([

@@ -937,6 +937,10 @@ async function alertsSuite(): Promise<void> {
     process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
   } catch (error) {
     log(`alerts benchmarks failed: ${(error as Error).stack ?? error}`);
+    process.exitCode = 1;
+  }
+}
+
 /** Issue 11 section 8: knowledge-base search, matching and seen-before with 100,000 articles and 1,000,000 incidents on both engines (bench/kb.ts). */
 async function kbSuite(): Promise<void> {
   const started = performance.now();

@@ -32,6 +32,7 @@ import { Authority, CrlService, OcspResponder, fixedPassphrase, newSerial, toPem
 import { openDatabase, verifyAuditLog, type Database } from '../core/index.js';
 import { renderBackupTable, runBackupBench } from './backup.js';
 import { renderDashboardsTable, runDashboardsBench } from './dashboards.js';
+import { renderAlertsTable, runAlertsBench } from './alerts.js';
 import { renderKbTable, runKbBench } from './kb.js';
 import { renderAuditTable, runAuditBench } from './audit.js';
 import { runDeskBench } from './desk.js';
@@ -817,7 +818,7 @@ function renderTable(rows: Figure[]): string {
 
 // ------------------------------------------------------------ suites
 
-const SUITES = ['ca', 'desk', 'monitor', 'backup', 'dashboards', 'kb', 'audit'] as const;
+const SUITES = ['ca', 'desk', 'monitor', 'backup', 'dashboards', 'alerts', 'kb', 'audit'] as const;
 const SUITE = SUITES.find((s) => process.argv.includes(`--${s}`)) ?? process.env.EGOV_BENCH_SUITE ?? 'all';
 if (![...SUITES, 'all'].includes(SUITE)) throw new Error(`EGOV_BENCH_SUITE must be ${SUITES.join(', ')} or all, got "${SUITE}"`);
 
@@ -915,6 +916,33 @@ async function dashboardsSuite(): Promise<void> {
   }
 }
 
+/** Issue 11: rule evaluation CPU, the alert storm, webhook notifications vs Alertmanager, trap -> webhook (bench/alerts.ts). */
+async function alertsSuite(): Promise<void> {
+  const started = performance.now();
+  const info = await machine();
+  const options = {
+    nodes: num('EGOV_BENCH_ALERTS_NODES', 10_000, 1000),
+    interfaces: 20,
+    storm: num('EGOV_BENCH_ALERTS_STORM', 1000, 200),
+    notifications: num('EGOV_BENCH_ALERTS_NOTIFICATIONS', 3000, 500),
+    traps: num('EGOV_BENCH_ALERTS_TRAPS', 200, 50),
+    log,
+  };
+  log(`\negov-ops alerts benchmarks${QUICK ? ' (QUICK sizes)' : ''}`);
+  try {
+    const report = await runAlertsBench(options);
+    process.stdout.write('\n' + renderAlertsTable(report) + '\n');
+    const totalSeconds = (performance.now() - started) / 1000;
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = path.join(RESULTS_DIR, `alerts-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ benchmark: 'alerts', at: new Date().toISOString(), machine: info, seconds: totalSeconds, ...report }, null, 2) + '\n');
+    process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+  } catch (error) {
+    log(`alerts benchmarks failed: ${(error as Error).stack ?? error}`);
+    process.exitCode = 1;
+  }
+}
+
 /** Issue 11 section 8: knowledge-base search, matching and seen-before with 100,000 articles and 1,000,000 incidents on both engines (bench/kb.ts). */
 async function kbSuite(): Promise<void> {
   const started = performance.now();
@@ -961,6 +989,7 @@ async function auditSuite(): Promise<void> {
   if (SUITE === 'monitor' || SUITE === 'all') await monitorSuite();
   if (SUITE === 'backup' || SUITE === 'all') await backupSuite();
   if (SUITE === 'dashboards' || SUITE === 'all') await dashboardsSuite();
+  if (SUITE === 'alerts' || SUITE === 'all') await alertsSuite();
   if (SUITE === 'kb' || SUITE === 'all') await kbSuite();
   if (SUITE === 'audit' || SUITE === 'all') await auditSuite();
 })()

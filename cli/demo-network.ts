@@ -16,6 +16,8 @@ import type { Suite } from './context.js';
 const SNMPD = '/usr/sbin/snmpd';
 const SNMP_PORT = 16161;
 const actor = { actor: 'demo', source: 'demo' };
+const OUTAGE_DEVICE = 'sw-county-b';
+const OUTAGE_MS = 3 * 60_000;
 
 interface DemoDevice {
   name: string;
@@ -74,6 +76,21 @@ export async function startDemoNetwork(suite: Suite, monitor: Monitor, secureUrl
   const community = `demo-${randomBytes(6).toString('hex')}`;
   const v3 = { user: 'egovdemo', auth: randomBytes(9).toString('base64url'), priv: randomBytes(9).toString('base64url') };
   const children = DEVICES.map((device) => startSnmpd(path.join(base, device.name), device, community, v3));
+  // An outage on a schedule, so a newcomer sees an alert within two minutes: County B's switch
+  // stops answering 40 s after start, comes back 3 minutes later, and again every 15 minutes.
+  const outageIndex = DEVICES.findIndex((d) => d.name === OUTAGE_DEVICE);
+  const outageTimers: NodeJS.Timeout[] = [];
+  const outage = () => {
+    say(`demo: stopping the snmpd of ${OUTAGE_DEVICE} (a scheduled outage: watch /alerts); it comes back in 3 minutes`);
+    children[outageIndex]!.kill('SIGTERM');
+    outageTimers.push(
+      setTimeout(() => {
+        say(`demo: starting the snmpd of ${OUTAGE_DEVICE} again`);
+        children[outageIndex] = startSnmpd(path.join(base, OUTAGE_DEVICE), DEVICES[outageIndex]!, community, v3);
+      }, OUTAGE_MS).unref(),
+    );
+  };
+  outageTimers.push(setTimeout(outage, 40_000).unref(), setInterval(outage, 15 * 60_000).unref());
   // The inventory, once; the credentials are new each start (the snmpd configs are), so they are updated.
   for (const device of DEVICES) {
     const snmp = device.v3
@@ -124,6 +141,7 @@ export async function startDemoNetwork(suite: Suite, monitor: Monitor, secureUrl
     summary: [`${DEVICES.length} snmpd devices on 127.0.0.11-15:${SNMP_PORT}, agents demo-agent-internal and demo-agent-external, syslog into UDP ${syslogPort}`],
     async stop() {
       clearInterval(timer);
+      for (const t of outageTimers) clearTimeout(t);
       for (const { socket } of sockets) socket.close();
       for (const agent of agents) await agent.stop();
       for (const child of children) child.kill('SIGTERM');

@@ -6,6 +6,8 @@
 // EGOV_OPS_CA_PASSPHRASE instead.
 
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BackupService } from '../backup/index.js';
@@ -45,7 +47,10 @@ export async function startDemo(options: GlobalOptions, listen: { port?: number;
     const loaded = await new KnowledgeBase(suite.database).importArticles(readArticleFiles(starterDirectory()).flatMap((f) => f.articles), { by: 'system', source: 'demo' });
     if (loaded.created.length || loaded.updated.length) say(`demo: knowledge base: ${loaded.created.length} starter articles added, ${loaded.updated.length} updated (egov-ops kb search 光衰)`);
   }
-  const { address, secure, monitor } = await startServer(suite, { ...listen, passphrase: passphraseSource(suiteOptions), announce: say });
+  const { address, secure, monitor, alerts } = await startServer(suite, { ...listen, passphrase: passphraseSource(suiteOptions), announce: say });
+  // Alerts: a webhook receiver that prints what it is told (no routes in the demo: every receiver hears every alert).
+  const printer = await startPrintingReceiver(say);
+  await alerts.putReceiver({ name: 'demo-console', type: 'webhook', url: printer.url, language: 'en' }, { actor: 'demo', source: 'demo' });
   const accessCa = await accessHierarchy(suite.authority, suite.config.access.ca);
   const chainPem = (await suite.authority.chain(accessCa)).map((der) => toPem('CERTIFICATE', der)).join('');
   const network = secure ? await startDemoNetwork(suite, monitor, secure.address.replace('localhost', '127.0.0.1'), chainPem, say) : undefined;
@@ -68,13 +73,34 @@ export async function startDemo(options: GlobalOptions, listen: { port?: number;
     say(`  API (mTLS)       curl --cert-type P12 --cert ${operators[0]?.file}:P12PASSWORD --cacert <(curl -s ${address}/ca/city-ecdsa-chain.pem) ${secure.address}/api/access/me`);
   }
   say(`  CLI              npx egov-ops --data-dir ${dataDir} --passphrase-file ${passphraseFile} ca list`);
+  say(`  Alerts (mTLS)    ${secure ? `${secure.address}/alerts` : '(with the HTTPS listener)'}   CLI: egov-ops alerts list; the demo-console receiver prints here`);
   const stop = async () => {
+    printer.close();
     await network?.stop();
     await suite.close();
     process.exit(0);
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** The demo's webhook receiver: a loopback HTTP server printing each notification (Alertmanager webhook format) to the console. */
+async function startPrintingReceiver(say: (line: string) => void): Promise<{ url: string; close(): void }> {
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { status: string; alerts: Array<{ labels: Record<string, string>; annotations: Record<string, string>; startsAt: string }> };
+        for (const a of body.alerts) say(`ALERT ${body.status.toUpperCase()} [${a.labels.severity}] ${a.labels.alertname}${a.labels.node ? ` ${a.labels.node}` : ''}: ${a.annotations.summary}${a.annotations.folded ? ` (+${a.annotations.folded} folded)` : ''}${a.annotations.kb ? ` — KB: ${a.annotations.kb}` : ''}`);
+      } catch {
+        say('ALERT (unreadable notification)');
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/demo-console`, close: () => server.close() };
 }
 
 interface DemoOperator {

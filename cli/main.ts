@@ -25,6 +25,7 @@ const GROUPS: Array<{ words: readonly string[]; load: () => Promise<Register> }>
   { words: ['dashboards'], load: async () => (await import('./dashboards.js')).registerDashboardsCommands },
   { words: ['playbook'], load: async () => (await import('./playbook.js')).registerPlaybookCommands },
   { words: ['cluster'], load: async () => (await import('./cluster.js')).registerClusterCommands },
+  { words: ['alerts', 'maintenance'], load: async () => (await import('./alerts.js')).registerAlertsCommands },
   { words: ['kb'], load: async () => (await import('./kb.js')).registerKbCommands },
   { words: ['audit'], load: async () => (await import('./audit.js')).registerAuditCommands },
 ];

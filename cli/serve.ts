@@ -4,14 +4,17 @@
 // the APIs, agents). Also runs the CRL schedule, the OCSP cache watcher and
 // the backup schedule.
 
+import path from 'node:path';
 import { accessHierarchy, caRoutes, deskPages, raRoutes, serverTlsMaterial, trustedClientCas } from '../ca/index.js';
 import { BackupScheduler, BackupService } from '../backup/index.js';
 import { accessRoutes, consolePages, coordinatorFor, createLogger, createServer, EgovError, JobRunner, openSecretBox } from '../core/index.js';
 import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, topologyPages, type Monitor } from '../monitor/index.js';
-import { agentDeliverySource, backupSource, caSource, nodeStateSource, SuiteMetrics, SUITE_METRICS_INTERVAL_MS, syslogVolumeSource } from '../dashboards/index.js';
+import { agentDeliverySource, alertsSource, backupSource, caSource, nodeStateSource, SuiteMetrics, SUITE_METRICS_INTERVAL_MS, syslogVolumeSource } from '../dashboards/index.js';
 import { AuditService, auditPages, auditRoutes, liveSources, scheduledAuditJob } from '../audit/index.js';
 import { metricsOptions } from './monitor.js';
 import { playbookPages, playbookRoutes } from '../playbooks/index.js';
+import { alertPages, alertRoutes, AlertService, firingAlertCounts, firingBanner } from '../monitor/alerts/index.js';
+import { kbPages, kbRoutes, KnowledgeBase } from '../monitor/kb/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { Suite } from './context.js';
 
@@ -37,6 +40,8 @@ export interface Started {
   audit: AuditService;
   /** The suite's own figures written every minute (job `dashboards.suite-metrics`); a module adds its source here. */
   suiteMetrics: SuiteMetrics;
+  /** Alert rules, states and notifications (monitor/alerts). */
+  alerts: AlertService;
 }
 
 const DAY_MS = 86_400_000;
@@ -68,6 +73,19 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   });
   // The embedded store's 5-minute and hourly rollups, from what arrived since the last run (InfluxDB groups by time() itself).
   const metrics = monitor.metrics;
+  // Alerts: evaluated as ingest stores, and every 15 s for absences; notifications from their queue.
+  const knowledge = new KnowledgeBase(suite.database);
+  const alerts = new AlertService({
+    database: suite.database,
+    monitor,
+    secrets: openSecretBox(suite.config.dataDir),
+    kb: knowledge,
+    ...(suite.config.alerts?.rulesFile ? { rulesFile: path.resolve(suite.config.alerts.rulesFile) } : {}),
+    ...(suite.config.alerts?.externalUrl ? { externalUrl: suite.config.alerts.externalUrl } : {}),
+    staleAfterMs: suite.config.monitor.staleAfterSeconds * 1000,
+    log: (line) => logger.warn(line),
+  });
+  jobs.add(alerts.job());
   if (metrics instanceof EmbeddedMetricStore) jobs.add({ name: 'metrics.rollup', schedule: { everyMs: 60_000 }, run: ({ signal }) => metrics.rollUp(signal) });
   // Grade-protection audits: evidence read live from the CA, access control, the monitor and backups; one scheduled audit a day (audit.scheduled), whose "score dropped / new high risk" events go to onAuditChange listeners (audit/index.ts).
   const auditBackups = new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'audit' } });
@@ -96,18 +114,16 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(raRoutes, { desk, authority, access, accessCa: () => accessHierarchy(authority, suite.config.access.ca) });
     await app.register(deskPages, { desk, authority, access });
     await app.register(monitorRoutes, { monitor });
-    await app.register(statusPages, { monitor });
+    await app.register(statusPages, { monitor, top: (request) => firingBanner(alerts, request) });
+    await app.register(alertRoutes, { alerts });
+    await app.register(alertPages, { alerts });
     await app.register(graphApiRoutes, { metrics: monitor.metrics });
     await app.register(topologyPages, { monitor });
     await app.register(playbookRoutes, { database: suite.database });
     await app.register(playbookPages, { database: suite.database, dataDir: suite.config.dataDir });
     // The knowledge base (monitor/kb): /api/kb and its console pages (section kb, order 40).
-    {
-      const { KnowledgeBase, kbRoutes, kbPages } = await import('../monitor/kb/index.js');
-      const kb = new KnowledgeBase(suite.database);
-      await app.register(kbRoutes, { kb });
-      await app.register(kbPages, { kb });
-    }
+    await app.register(kbRoutes, { kb: knowledge });
+    await app.register(kbPages, { kb: knowledge });
     await app.register(auditRoutes, { service: audit });
     await app.register(auditPages, { service: audit, database: suite.database, backup: auditBackups });
     const address = await app.listen({ port: options.tlsPort ?? suite.config.server.tlsPort, host });
@@ -133,7 +149,8 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     .add(syslogVolumeSource(monitor))
     .add(agentDeliverySource(monitor))
     .add(caSource(authority))
-    .add(backupSource(backupService));
+    .add(backupSource(backupService))
+    .add(alertsSource(() => firingAlertCounts(alerts)));
   jobs.add({
     name: 'dashboards.suite-metrics',
     schedule: { everyMs: SUITE_METRICS_INTERVAL_MS },
@@ -152,6 +169,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   });
   app.addHook('onClose', async () => {
     await jobs.stop();
+    await alerts.stop();
     stopWatching();
     await secure?.app.close();
   });
@@ -163,7 +181,8 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     throw new EgovError('unavailable', `cannot listen on ${host}:${options.port ?? suite.config.server.port}: ${(error as Error).message}`);
   }
   jobs.start();
+  alerts.start();
   // One instance: the first full CRL now, as before (with several, the lease holder catches up).
   if (suite.database.dialect === 'sqlite') void jobs.runNow('crl.full');
-  return { app, address, monitor, jobs, audit, suiteMetrics, ...(secure ? { secure } : {}) };
+  return { app, address, monitor, jobs, audit, alerts, suiteMetrics, ...(secure ? { secure } : {}) };
 }

@@ -220,6 +220,18 @@ export const ConfigSchema = Type.Object(
     ),
     /** Backups and disaster recovery (backup/). Absent: one default plan, a same-city repository under dataDir/backups. */
     backup: Type.Optional(BackupSchema),
+    /** Alerts (monitor/alerts). Absent: the built-in rules, no routes. */
+    alerts: Type.Optional(
+      Type.Object(
+        {
+          /** YAML file of rules, routes and escalations over the built-in rules (checked as a whole at start). */
+          rulesFile: Type.Optional(Type.String({ minLength: 1 })),
+          /** The console's address as operators reach it: links in messages point there. */
+          externalUrl: Type.Optional(Type.String({ pattern: '^https?://[^/]+' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

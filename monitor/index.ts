@@ -54,7 +54,7 @@ export { InfluxMetricStore } from './influx-metrics.js';
 export { MetricRollups, FIVE_MINUTES_MS, ONE_HOUR_MS, ROLLUP_STEPS, DEFAULT_ROLLUP_RETENTION_DAYS, type RollupStep, type RollupRunResult } from './rollups.js';
 export { graphApiRoutes, graphSeries, parseGraphQuery, GRAPH_RANGES, GRAPH_RANGE_NAMES, MAX_GRAPH_FIELDS, type GraphRange, type GraphQuery, type GraphAnswer } from './graph-api.js';
 export { LogStore, EventStore, DEFAULT_LOG_RETENTION_DAYS, type LogSearch, type EventSearch, type StoredLog, type StoredEvent } from './log-store.js';
-export { Ingestor, AGENT_NAME_PATTERN, MAX_ITEMS_PER_DELIVERY, type IngestResult, type IngestRejection, type AgentDelivery, type IngestorOptions } from './ingest.js';
+export { Ingestor, AGENT_NAME_PATTERN, MAX_ITEMS_PER_DELIVERY, type StoredDelivery, type StoredListener, type IngestResult, type IngestRejection, type AgentDelivery, type IngestorOptions } from './ingest.js';
 export {
   StatusService,
   nodeStates,

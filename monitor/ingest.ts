@@ -77,8 +77,23 @@ interface Sorted {
   topSeq: number;
 }
 
+/** What one delivery stored (after its transaction committed): the alert rules read it. */
+export interface StoredDelivery {
+  agent: string;
+  metrics: MetricPoint[];
+  logs: LogRecord[];
+  events: EventRecord[];
+}
+export type StoredListener = (delivery: StoredDelivery) => void | Promise<void>;
+
 export class Ingestor {
   private readonly now: () => Date;
+  private readonly storedListeners: StoredListener[] = [];
+
+  /** Called after each delivery commits, with what it stored; a listener's failure is logged, never the agent's problem. */
+  onStored(listener: StoredListener): void {
+    this.storedListeners.push(listener);
+  }
 
   constructor(private readonly options: IngestorOptions) {
     this.now = options.now ?? (() => new Date());
@@ -102,6 +117,7 @@ export class Ingestor {
     const written = !embedded && points.length ? await metrics.write(points) : undefined;
 
     const receivedAt = this.now();
+    let stored: OutboxItem[] = [];
     const result = await database.write(async (tx) => {
       // Another delivery from the same agent may have committed meanwhile: keep only what is still above its mark.
       const mark = await this.highWater(tx, agentName);
@@ -113,6 +129,7 @@ export class Ingestor {
         const rows = mark === markBefore ? prepared.rows : prepared.rows.filter((_, n) => metricItems[n]!.seq > mark);
         await embedded!.writePrepared(tx, { rows, expired: prepared.expired });
       }
+      stored = fresh;
       const logRecords = fresh.filter((i) => i.kind === 'log').map((i) => i.record as LogRecord);
       const eventRecords = fresh.filter((i) => i.kind === 'event').map((i) => i.record as EventRecord);
       if (logRecords.length) await logs.insertWithin(tx, logRecords, agentName);
@@ -144,7 +161,22 @@ export class Ingestor {
       return { accepted: fresh.length, duplicates, rejected, expired: prepared?.expired ?? written?.expired ?? 0, highWater };
     });
     this.logRejects(agentName, result.rejected);
+    if (this.storedListeners.length && stored.length) this.tellStored(agentName, stored);
     return result;
+  }
+
+  private tellStored(agent: string, items: readonly OutboxItem[]): void {
+    const delivery: StoredDelivery = { agent, metrics: [], logs: [], events: [] };
+    for (const item of items) {
+      if (item.kind === 'metric') delivery.metrics.push(item.record);
+      else if (item.kind === 'log') delivery.logs.push(item.record);
+      else delivery.events.push(item.record);
+    }
+    for (const listener of this.storedListeners) {
+      Promise.resolve()
+        .then(() => listener(delivery))
+        .catch((error: Error) => this.options.logger?.error({ err: error, agent }, 'a listener of stored deliveries failed'));
+    }
   }
 
   private logRejects(agent: string, rejected: readonly IngestRejection[]): void {

@@ -24,6 +24,8 @@ import { linkStatus, NODE_STATES, type InterfaceStatus, type LinkStatus, type No
 
 export interface StatusPagesOptions {
   monitor: Monitor;
+  /** HTML put at the top of the status page (the alerts module lists what is firing there); escaped by its maker. */
+  top?: (request: FastifyRequest) => Promise<string>;
 }
 
 /** Who may read the status pages: operators, officers and auditors of the network and the CA. */
@@ -395,7 +397,8 @@ export async function statusPages(app: FastifyInstance, options: StatusPagesOpti
       if (node && seconds !== null && up.has(node)) upTimes.set(node, seconds + Math.max(0, (ctx.now - point.time) / 1000));
     }
 
-    const summary = `<p class="counts" id="counts">${countsLine(ctx, nodes)}</p>
+    const top = options.top ? await options.top(request).catch(() => '') : '';
+    const summary = top + `<p class="counts" id="counts">${countsLine(ctx, nodes)}</p>
 <p class="meta" id="as-of">${esc(t.updatedAt)} ${timeCell(ctx.now, ctx)} (${esc(t.timesIn(zoneName(ctx.now)))}) · ${esc(t.refreshEvery)}</p>`;
     const logSection = `<section id="logs"><h2>${esc(t.recentLogs)}</h2><p><a href="/status/logs" id="search-logs">${esc(t.searchLogs)} →</a></p>${logs.length ? logsTable(ctx, logs, 'recent-logs') : empty(esc(t.noLogs), 'no-logs')}</section>`;
     const eventSection = `<section id="events"><h2>${esc(t.recentEvents)}</h2>${events.length ? eventsTable(ctx, events) : empty(esc(t.noEvents), 'no-events')}</section>`;

@@ -27,12 +27,12 @@ describe('the console frame', () => {
     expect(home.headers['content-security-policy']).toMatch(/default-src 'none'/);
 
     const adminHome = await call(desk.secureBase, desk.caPem, admin, 'GET', '/');
-    expect(navIds(adminHome.text)).toEqual(['home', 'status', 'logs', 'kb', 'topology', 'runbooks']);
+    expect(navIds(adminHome.text)).toEqual(['home', 'status', 'logs', 'alerts', 'maintenance', 'kb', 'topology', 'runbooks']);
     // The same frame on a module's page: the status page marks its section.
     const status = await call(desk.secureBase, desk.caPem, admin, 'GET', '/status');
     expect(status.status).toBe(200);
     expect(status.text).toContain('id="nav-status" aria-current="page"');
-    expect(navIds(status.text)).toEqual(['home', 'status', 'logs', 'kb', 'topology', 'runbooks']);
+    expect(navIds(status.text)).toEqual(['home', 'status', 'logs', 'alerts', 'maintenance', 'kb', 'topology', 'runbooks']);
   });
 
   it('activates administrator roles only after the password on /sign-in, and sign-out ends the session', async () => {

@@ -438,6 +438,106 @@ export const migrations: Record<string, MigrationFactory> = {
       }
     },
   }),
+  '0012-alerts': (dialect) => ({
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('alert_alert')
+        .addColumn('id', autoId(dialect))
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('live_fingerprint', 'text')
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('node', 'text')
+        .addColumn('site', 'text')
+        .addColumn('zone', 'text')
+        .addColumn('labels', 'text', (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .addColumn('value', 'double precision')
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('fired_at', 'text')
+        .addColumn('resolved_at', 'text')
+        .addColumn('ack_by', 'text')
+        .addColumn('ack_comment', 'text')
+        .addColumn('ack_at', 'text')
+        .addColumn('folded_into', 'bigint')
+        .addColumn('held', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('notified', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('muted_by', 'text')
+        .addColumn('flapping', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('escalated', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('alert_alert_live').on('alert_alert').column('live_fingerprint').unique().execute();
+      await db.schema.createIndex('alert_alert_fingerprint').on('alert_alert').columns(['fingerprint', 'id']).execute();
+      await db.schema.createIndex('alert_alert_state').on('alert_alert').columns(['state', 'id']).execute();
+      await db.schema
+        .createTable('alert_event')
+        .addColumn('id', autoId(dialect))
+        .addColumn('alert_id', 'bigint', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('alert_event_alert').on('alert_event').columns(['alert_id', 'id']).execute();
+      await db.schema
+        .createTable('alert_check')
+        .addColumn('fingerprint', 'text', (c) => c.primaryKey())
+        .addColumn('history', 'text', (c) => c.notNull())
+        .addColumn('flapping', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('alert_silence')
+        .addColumn('id', autoId(dialect))
+        .addColumn('matchers', 'text', (c) => c.notNull())
+        .addColumn('starts_at', 'text', (c) => c.notNull())
+        .addColumn('ends_at', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('alert_maintenance')
+        .addColumn('id', autoId(dialect))
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('starts_at', 'text')
+        .addColumn('ends_at', 'text')
+        .addColumn('cron', 'text')
+        .addColumn('duration_ms', 'bigint')
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('closed_until', 'text')
+        .execute();
+      await db.schema
+        .createTable('alert_receiver')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('secret', blob(dialect))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('alert_delivery')
+        .addColumn('id', autoId(dialect))
+        .addColumn('receiver', 'text', (c) => c.notNull())
+        .addColumn('group_key', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('alert_ids', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_at', 'text', (c) => c.notNull())
+        .addColumn('last_answer', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('sent_at', 'text')
+        .addColumn('body', 'text')
+        .execute();
+      await db.schema.createIndex('alert_delivery_due').on('alert_delivery').columns(['status', 'next_at']).execute();
+    },
+  }),
   // The knowledge base (monitor/kb): articles with every revision, their
   // applies-to keys for matching alerts, past incidents for "seen before",
   // and two search paths: trigram full text (SQLite FTS5, PostgreSQL pg_trgm)

@@ -359,6 +359,114 @@ export interface ClusterJobRunTable {
   error: string | null;
 }
 
+// ---- alerts (monitor/alerts, migration 0012-alerts)
+
+/** One alert: a (rule, object) fingerprint's life from pending to resolved. */
+export interface AlertAlertTable {
+  id: Generated<number>;
+  fingerprint: string;
+  /** The fingerprint while the alert is not resolved (unique), null once resolved: one live alert per fingerprint. */
+  live_fingerprint: string | null;
+  rule: string;
+  severity: string;
+  state: 'pending' | 'firing' | 'acknowledged' | 'resolved';
+  node: string | null;
+  site: string | null;
+  zone: string | null;
+  /** JSON: label -> value. */
+  labels: string;
+  summary: string;
+  value: number | null;
+  started_at: string;
+  fired_at: string | null;
+  resolved_at: string | null;
+  ack_by: string | null;
+  ack_comment: string | null;
+  ack_at: string | null;
+  /** The parent alert this one is folded into (children behind a down parent). */
+  folded_into: number | null;
+  /** 1 while it waits, after its parent came back, for its node to be polled again. */
+  held: number;
+  /** 1 when its firing was (or will be) notified; 0 while folded, in maintenance or silenced. */
+  notified: number;
+  /** Why it was not notified: maintenance, silence, folded, flapping. */
+  muted_by: string | null;
+  flapping: number;
+  escalated: number;
+  updated_at: string;
+}
+
+export interface AlertEventTable {
+  id: Generated<number>;
+  alert_id: number;
+  at: string;
+  kind: string;
+  actor: string;
+  text: string;
+}
+
+/** Per fingerprint: the last 21 check results (flap detection), kept across alerts. */
+export interface AlertCheckTable {
+  fingerprint: string;
+  /** Newest last, one character per check: 1 raised, 0 clear. */
+  history: string;
+  flapping: number;
+  updated_at: string;
+}
+
+export interface AlertSilenceTable {
+  id: Generated<number>;
+  /** JSON: [{ name, value }] (all must match). */
+  matchers: string;
+  starts_at: string;
+  ends_at: string;
+  reason: string;
+  created_by: string;
+  created_at: string;
+}
+
+export interface AlertMaintenanceTable {
+  id: Generated<number>;
+  scope: 'node' | 'site' | 'zone';
+  target: string;
+  starts_at: string | null;
+  ends_at: string | null;
+  cron: string | null;
+  duration_ms: number | null;
+  reason: string;
+  created_by: string;
+  created_at: string;
+  /** ISO time of the end of the last window whose leftovers were notified. */
+  closed_until: string | null;
+}
+
+export interface AlertReceiverTable {
+  name: string;
+  type: string;
+  /** JSON: the settings without secrets. */
+  settings: string;
+  /** Sealed (SecretBox) JSON of the secrets. */
+  secret: Buffer | null;
+  created_at: string;
+}
+
+export interface AlertDeliveryTable {
+  id: Generated<number>;
+  receiver: string;
+  group_key: string;
+  kind: string;
+  /** JSON: alert ids. */
+  alert_ids: string;
+  status: 'queued' | 'sent' | 'failed';
+  attempts: number;
+  next_at: string;
+  last_answer: string | null;
+  created_at: string;
+  sent_at: string | null;
+  /** JSON of the text sent (for the record). */
+  body: string | null;
+}
+
 // The knowledge base (monitor/kb).
 export interface KbArticleTable {
   id: string;
@@ -511,6 +619,13 @@ export interface Tables {
   cluster_lease: ClusterLeaseTable;
   cluster_instance: ClusterInstanceTable;
   cluster_job_run: ClusterJobRunTable;
+  alert_alert: AlertAlertTable;
+  alert_event: AlertEventTable;
+  alert_check: AlertCheckTable;
+  alert_silence: AlertSilenceTable;
+  alert_maintenance: AlertMaintenanceTable;
+  alert_receiver: AlertReceiverTable;
+  alert_delivery: AlertDeliveryTable;
   kb_article: KbArticleTable;
   kb_article_revision: KbArticleRevisionTable;
   kb_applies: KbAppliesTable;

@@ -547,27 +547,16 @@ export class KnowledgeBase {
       for (let i = 1; i <= parts.length && i <= 40; i++) prefixes.push(parts.slice(0, i).join('.'));
     }
     const db = this.database.db;
-    const candidates = await db
-      .selectFrom('kb_applies as k')
-      .innerJoin('kb_article as a', 'a.id', 'k.article_id')
-      .select(['k.article_id'])
-      .select(
-        sql<number>`sum(case when k.key_kind = 'rule' then ${sql.lit(WEIGHTS.rule)} + 1.0 / (k.position + 1) when k.key_kind = 'trap' then ${sql.lit(WEIGHTS.trap)} when k.key_kind = 'oid' then ${sql.lit(WEIGHTS.oid)} else ${sql.lit(WEIGHTS.kind)} end)`.as('weight'),
-      )
-      .where('a.state', '=', 'published')
-      .where((eb) => {
-        const ors = [eb.and([eb('k.key_kind', '=', 'rule'), eb('k.value', '=', rule)])];
-        if (trap) ors.push(eb.and([eb('k.key_kind', '=', 'trap'), eb('k.value', '=', trap)]));
-        if (key.kind) ors.push(eb.and([eb('k.key_kind', '=', 'kind'), eb('k.value', '=', key.kind)]));
-        if (prefixes.length) ors.push(eb.and([eb('k.key_kind', '=', 'oid'), eb('k.value', 'in', prefixes)]));
-        return eb.or(ors);
-      })
-      .groupBy('k.article_id')
-      .having(sql<boolean>`sum(case when k.key_kind in ('rule', 'trap') then 1 else 0 end) > 0`)
-      .orderBy('weight', 'desc')
-      .orderBy('k.article_id')
-      .limit(MATCH_CANDIDATES)
-      .execute();
+    // Each key is its own index range (an OR over them scans the whole table), summed per article.
+    const parts = [sql`select article_id, ${sql.lit(WEIGHTS.rule)} + 1.0 / (position + 1) as w, 1 as p from kb_applies where key_kind = 'rule' and value = ${rule}`];
+    if (trap) parts.push(sql`select article_id, ${sql.lit(WEIGHTS.trap)} as w, 1 as p from kb_applies where key_kind = 'trap' and value = ${trap}`);
+    if (prefixes.length) parts.push(sql`select article_id, ${sql.lit(WEIGHTS.oid)} as w, 0 as p from kb_applies where key_kind = 'oid' and value in (${sql.join(prefixes)})`);
+    if (key.kind) parts.push(sql`select article_id, ${sql.lit(WEIGHTS.kind)} as w, 0 as p from kb_applies where key_kind = 'kind' and value = ${key.kind}`);
+    const candidates = (
+      await sql<{ article_id: string; weight: number }>`select k.article_id, sum(k.w) as weight from (${sql.join(parts, sql` union all `)}) k
+        join kb_article a on a.id = k.article_id where a.state = 'published'
+        group by k.article_id having sum(k.p) > 0 order by weight desc, k.article_id limit ${sql.lit(MATCH_CANDIDATES)}`.execute(db)
+    ).rows;
     if (candidates.length === 0) return [];
     const ids = candidates.map((c) => c.article_id);
     const [applies, articles] = await Promise.all([

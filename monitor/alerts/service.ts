@@ -1,0 +1,284 @@
+// The alerts put together: rules, the engine fed by ingest and by a timer
+// for absences, the notifier and its queue, the knowledge base (optional).
+
+import { X509Certificate } from 'node:crypto';
+import { EgovError, appendAudit, verifyAuditLog, type Database, type Job, type SecretBox } from '../../core/index.js';
+import type { Monitor } from '../monitor.js';
+import type { Actor, Alert, AlertState, Matcher, Observation } from './engine.js';
+import { AlertEngine } from './engine.js';
+import type { KnowledgeLookup, MatchedArticle, SeenBefore } from './kb-lookup.js';
+import { AlertNotifier, type ReceiverInput, type ReceiverView } from './notify.js';
+import type { AlertSeverity, Rule, RuleSet } from './rules.js';
+import { loadRuleSet } from './rules.js';
+
+export interface AlertServiceOptions {
+  database: Database;
+  monitor: Monitor;
+  secrets: SecretBox;
+  /** The rules (default: `rulesFile`, else the built-in set). */
+  rules?: RuleSet;
+  rulesFile?: string;
+  kb?: KnowledgeLookup;
+  /** The console's address, for links in messages. */
+  externalUrl?: string;
+  now?: () => number;
+  /** A node whose newest sample is older than this is down by staleness (default the monitor's 5 minutes). */
+  staleAfterMs?: number;
+  dependencySettleMs?: number;
+  holdTimeoutMs?: number;
+  flapHigh?: number;
+  flapLow?: number;
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface AlertDetail {
+  alert: Alert;
+  timeline: Array<{ at: string; kind: string; actor: string; text: string }>;
+  folded: number;
+  articles: MatchedArticle[];
+  seenBefore: SeenBefore | null;
+}
+
+/** How often the absence checks and the sweep run (the job `alerts.evaluate`). */
+export const ALERTS_EVALUATE_INTERVAL_MS = 15_000;
+const AUDIT_CHAIN_EVERY_MS = 10 * 60_000;
+
+export class AlertService {
+  readonly engine: AlertEngine;
+  readonly notifier: AlertNotifier;
+  readonly rules: RuleSet;
+  private kb: KnowledgeLookup | undefined;
+  private readonly now: () => number;
+  private lastChainCheck = 0;
+
+  constructor(private readonly options: AlertServiceOptions) {
+    this.now = options.now ?? Date.now;
+    this.rules = options.rules ?? loadRuleSet(options.rulesFile);
+    this.kb = options.kb;
+    this.notifier = new AlertNotifier({
+      database: options.database,
+      secrets: options.secrets,
+      rules: () => this.rules,
+      now: this.now,
+      ...(options.externalUrl ? { externalUrl: options.externalUrl } : {}),
+      ...(options.kb ? { kb: options.kb } : {}),
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.log ? { log: options.log } : {}),
+      foldedCount: (id) => this.engine.foldedCount(id),
+    });
+    this.engine = new AlertEngine({
+      database: options.database,
+      rules: this.rules,
+      notifier: this.notifier,
+      now: this.now,
+      nodes: async () => (await options.monitor.inventory.listNodes()).map((n) => ({ name: n.name, kind: n.kind, zone: n.zone, site: n.site, level: n.level, parents: n.parents })),
+      ...(options.dependencySettleMs !== undefined ? { dependencySettleMs: options.dependencySettleMs } : {}),
+      ...(options.holdTimeoutMs !== undefined ? { holdTimeoutMs: options.holdTimeoutMs } : {}),
+      ...(options.flapHigh !== undefined ? { flapHigh: options.flapHigh } : {}),
+      ...(options.flapLow !== undefined ? { flapLow: options.flapLow } : {}),
+    });
+    options.monitor.ingestor.onStored((delivery) => {
+      if (this.stopped) return;
+      const work = this.engine.ingest(delivery).finally(() => this.pending.delete(work));
+      this.pending.add(work);
+      return work;
+    });
+  }
+
+  private readonly pending = new Set<Promise<void>>();
+
+  /** Resolves once what ingest handed over so far is evaluated (tests, the benchmark). */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Wires the knowledge base in later (serve makes it after the alerts). */
+  useKnowledgeBase(kb: KnowledgeLookup): void {
+    this.kb = kb;
+    this.notifier.kb = kb;
+  }
+
+  start(): void {
+    this.notifier.start();
+  }
+
+  private stopped = false;
+
+  /** Stops sending and stops listening to ingest. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    return this.notifier.stop();
+  }
+
+  /** The scheduled work: absences, then the sweep (pending periods, event expiry, maintenance ends, escalation). */
+  job(): Job {
+    return { name: 'alerts.evaluate', schedule: { everyMs: ALERTS_EVALUATE_INTERVAL_MS }, run: () => this.evaluate() };
+  }
+
+  async evaluate(): Promise<{ observations: number }> {
+    const observations = await this.absences();
+    await this.engine.apply(observations);
+    await this.engine.sweep({ escalate: (alert, level) => this.notifier.escalation(alert, level) });
+    await this.notifier.kick();
+    return { observations: observations.length };
+  }
+
+  private enabled(kind: Rule['kind']): Rule[] {
+    return this.rules.rules.filter((r) => r.enabled && r.kind === kind);
+  }
+
+  /** Observations the timer makes: what did not arrive, and what is near its date. */
+  async absences(): Promise<Observation[]> {
+    const now = this.now();
+    const db = this.options.database.db;
+    const out: Observation[] = [];
+    const agentRules = this.enabled('agent-silent');
+    if (agentRules.length) {
+      const agents = await this.options.monitor.ingestor.agents();
+      for (const rule of agentRules)
+        for (const a of agents) {
+          const silentS = Math.round((now - Date.parse(a.lastSeenAt)) / 1000);
+          out.push({ rule, object: `agent:${a.agent}`, raised: silentS >= rule.seconds!, value: silentS, at: now, summary: `agent ${a.agent}: no delivery for ${silentS} s (last ${a.lastSeenAt})`, labels: { agent: a.agent } });
+        }
+    }
+    const nodeRules = this.enabled('node-down');
+    if (nodeRules.length) {
+      const staleAfter = this.options.staleAfterMs ?? 5 * 60_000;
+      const statuses = await this.options.monitor.status.nodeStatuses();
+      for (const s of statuses) {
+        if (s.sampledAt === null || now - s.sampledAt <= staleAfter) continue;
+        for (const rule of nodeRules) out.push({ rule, object: s.name, node: s.name, raised: true, stale: true, at: now, summary: `no sample for ${Math.round((now - s.sampledAt) / 1000)} s (stale)` });
+      }
+    }
+    for (const rule of this.enabled('cert-expiry')) {
+      const limit = new Date(now + rule.days! * 86_400_000).toISOString();
+      const soon = await db.selectFrom('certificate').select(['ca_name', 'serial', 'subject', 'not_after']).where('status', '=', 'good').where('not_after', '<=', limit).where('not_after', '>', new Date(now - 30 * 86_400_000).toISOString()).limit(1000).execute();
+      const expiring = new Set<string>();
+      for (const c of soon) {
+        expiring.add(`cert:${c.ca_name}/${c.serial}`);
+        out.push({ rule, object: `cert:${c.ca_name}/${c.serial}`, raised: true, at: now, summary: `certificate ${c.subject} (${c.ca_name}, serial ${c.serial}) ${Date.parse(c.not_after) < now ? 'expired' : 'expires'} ${c.not_after}`, labels: { ca: c.ca_name } });
+      }
+      // The CAs' own certificates.
+      const cas = await db.selectFrom('ca_authority').select(['name', 'root_cert', 'issuing_cert']).execute();
+      for (const ca of cas)
+        for (const [which, der] of [['root', ca.root_cert], ['issuing', ca.issuing_cert]] as const) {
+          let validTo: number;
+          try {
+            validTo = Date.parse(new X509Certificate(Buffer.from(der)).validTo);
+          } catch {
+            continue; // SM2 certificates: node cannot parse them; their dates are on the certificate rows
+          }
+          out.push({ rule, object: `ca:${ca.name}/${which}`, raised: validTo <= now + rule.days! * 86_400_000, at: now, summary: `the ${which} certificate of CA ${ca.name} expires ${new Date(validTo).toISOString()}`, labels: { ca: ca.name } });
+        }
+      // Live alerts whose certificate is no longer near expiry (renewed, revoked): cleared.
+      for (const a of this.engine.liveAlerts()) if (a.rule === rule.name && a.fingerprint.includes('|cert:') && !expiring.has(a.fingerprint.slice(rule.name.length + 1))) out.push({ rule, object: a.fingerprint.slice(rule.name.length + 1), raised: false, at: now, summary: 'no longer near expiry' });
+    }
+    for (const rule of this.enabled('crl-next-update')) {
+      const crls = await db.selectFrom('crl').select(['ca_name', 'kind', 'number', 'next_update']).where('kind', '=', 'full').orderBy('number', 'desc').execute();
+      const newest = new Map<string, (typeof crls)[number]>();
+      for (const c of crls) if (!newest.has(c.ca_name)) newest.set(c.ca_name, c);
+      for (const c of newest.values()) out.push({ rule, object: `crl:${c.ca_name}`, raised: Date.parse(c.next_update) <= now + rule.hours! * 3_600_000, at: now, summary: `CRL ${c.number} of ${c.ca_name}: nextUpdate ${c.next_update}`, labels: { ca: c.ca_name } });
+    }
+    for (const rule of this.enabled('backup-failed')) {
+      const runs = await db.selectFrom('backup_run').select(['plan', 'target', 'status', 'ended_at']).where('kind', '=', 'backup').orderBy('id', 'desc').limit(500).execute();
+      const seen = new Set<string>();
+      for (const r of runs) {
+        const key = `${r.plan}@${r.target}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push({ rule, object: `backup:${key}`, raised: r.status !== 'success', at: now, summary: `backup ${r.plan} -> ${r.target}: last run ${r.status} at ${r.ended_at}`, labels: { target: r.target } });
+      }
+      const drills = await db.selectFrom('backup_drill').select(['plan', 'target', 'ok', 'ended_at']).orderBy('id', 'desc').limit(500).execute();
+      const drilled = new Set<string>();
+      for (const d of drills) {
+        const key = `${d.plan}@${d.target}`;
+        if (drilled.has(key)) continue;
+        drilled.add(key);
+        out.push({ rule, object: `drill:${key}`, raised: Number(d.ok) !== 1, at: now, summary: `restore drill ${d.plan} from ${d.target}: ${Number(d.ok) === 1 ? 'passed' : 'FAILED'} at ${d.ended_at}`, labels: { target: d.target } });
+      }
+    }
+    for (const rule of this.enabled('audit-chain')) {
+      if (now - this.lastChainCheck < AUDIT_CHAIN_EVERY_MS && this.lastChainCheck !== 0) continue;
+      this.lastChainCheck = now;
+      const result = await verifyAuditLog(this.options.database);
+      out.push({ rule, object: 'audit-log', raised: !result.ok, at: now, summary: result.ok ? `audit chain intact (${result.records} records)` : `audit chain broken at record ${result.firstBreak!.id}: ${result.firstBreak!.reason}` });
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ reading
+
+  list(filter: { state?: AlertState; severity?: AlertSeverity; node?: string; site?: string; zone?: string; limit?: number } = {}): Promise<Alert[]> {
+    return this.engine.list(filter);
+  }
+
+  async detail(id: number): Promise<AlertDetail | undefined> {
+    const alert = await this.engine.get(id);
+    if (!alert) return undefined;
+    const [timeline, folded] = await Promise.all([this.engine.timelineOf(id), this.engine.foldedCount(id)]);
+    let articles: MatchedArticle[] = [];
+    let seenBefore: SeenBefore | null = null;
+    if (this.kb) {
+      const nodeInfo = alert.node ? (await this.engine.nodes()).get(alert.node) : undefined;
+      const key = { rule: alert.rule, ...(alert.node ? { node: alert.node } : {}), ...(alert.site ? { site: alert.site } : {}) };
+      [articles, seenBefore] = await Promise.all([
+        this.kb.matchAlert({ ...key, ...(alert.zone ? { zone: alert.zone } : {}), ...(nodeInfo ? { kind: nodeInfo.kind } : {}), ...(alert.labels.trapOid ? { trapOid: alert.labels.trapOid } : {}), ...(alert.rule.includes('syslog') || this.engine.rule(alert.rule)?.kind === 'syslog' ? { logMessage: alert.summary } : {}) }, 5).catch(() => []),
+        this.kb.seenBefore(key, 5).catch(() => null),
+      ]);
+    }
+    return { alert, timeline, folded, articles, seenBefore };
+  }
+
+  // ------------------------------------------------------------ acting
+
+  acknowledge(id: number, comment: string, by: Actor): Promise<Alert> {
+    return this.engine.acknowledge(id, comment, by);
+  }
+
+  /** Resolves by hand; with a note, the knowledge base records the incident (how it was fixed, how long it took). */
+  async resolve(id: number, note: string, by: Actor): Promise<Alert> {
+    const alert = await this.engine.resolveByHand(id, note, by);
+    if (this.kb && note.trim()) {
+      await this.kb.recordIncident({ alertId: String(alert.id), rule: alert.rule, ...(alert.node ? { node: alert.node } : {}), ...(alert.site ? { site: alert.site } : {}), startedAt: alert.firedAt ?? alert.startedAt, resolvedAt: alert.resolvedAt!, note, by: by.actor });
+    }
+    await this.notifier.kick();
+    return alert;
+  }
+
+  silence(input: { matchers: Matcher[]; forMs: number; reason: string }, by: Actor) {
+    return this.engine.addSilence(input, by);
+  }
+
+  addMaintenance(input: Parameters<AlertEngine['addMaintenance']>[0], by: Actor) {
+    return this.engine.addMaintenance(input, by);
+  }
+
+  putReceiver(input: ReceiverInput, by: Actor): Promise<ReceiverView> {
+    return this.notifier.putReceiver(input, by, async (tx, detail) => {
+      await appendAudit(tx, { actor: by.actor, action: 'alerts.receiver-put', object: `receiver:${input.name}`, source: by.source, outcome: 'success', detail });
+    });
+  }
+
+  async testReceiver(name: string, by: Actor): Promise<{ ok: boolean; answer: string }> {
+    const result = await this.notifier.testReceiver(name);
+    await this.options.database.write((tx) => appendAudit(tx, { actor: by.actor, action: 'alerts.test-receiver', object: `receiver:${name}`, source: by.source, outcome: result.ok ? 'success' : 'failure', detail: { answer: result.answer.slice(0, 300) } }));
+    return result;
+  }
+
+  firingCounts(): Promise<Record<AlertSeverity, number>> {
+    return this.engine.ready().then(() => this.engine.firingCounts());
+  }
+}
+
+/** Firing (and acknowledged) alerts per severity: what the suite metrics write as `alerts.firing`. */
+export function firingAlertCounts(service: AlertService): Promise<Record<AlertSeverity, number>> {
+  return service.firingCounts();
+}
+
+/** `KEY=VALUE` or `KEY=~REGEX` -> a matcher. */
+export function parseMatcher(text: string): Matcher {
+  const m = /^([a-zA-Z_][a-zA-Z0-9_]*)(=~|=)(.+)$/.exec(text);
+  if (!m) throw new EgovError('bad-request', `--match ${JSON.stringify(text)}: write KEY=VALUE (or KEY=~REGEX)`);
+  return { name: m[1]!, value: m[3]!, ...(m[2] === '=~' ? { regex: true } : {}) };
+}

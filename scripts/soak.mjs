@@ -97,6 +97,22 @@ async function stopServe() {
   });
 }
 
+// A failure on the way must not leave serve (and the demo's snmpd under it) or the agent running.
+let agent = null;
+const cleanUp = () => {
+  for (const child of [serve, agent]) if (child && child.exitCode === null) child.kill('SIGTERM');
+};
+process.on('uncaughtException', (error) => {
+  say(`failed: ${error.stack ?? error}`);
+  cleanUp();
+  setTimeout(() => process.exit(2), 5000).unref();
+});
+process.on('unhandledRejection', (error) => {
+  say(`failed: ${error?.stack ?? error}`);
+  cleanUp();
+  setTimeout(() => process.exit(2), 5000).unref();
+});
+
 say(`data dir ${dir}; ${MINUTES} min, syslog ${SYSLOG_RATE}/s, ${CERT_RATE} certificates/s, serve restarted every ${RESTART_MINUTES} min, polling every ${POLL_SECONDS} s`);
 serve = await startServe();
 say(`serve up (pid ${serve.pid}) on ${PORT} and ${TLS_PORT}`);
@@ -114,7 +130,7 @@ const { code } = JSON.parse(cli('--json', 'access', 'code', '--role', 'agent'));
 const agentFile = path.join(dir, 'agent.yaml');
 writeFileSync(agentFile, [`name: soak-agent`, 'zone: internal', `monitorUrl: https://127.0.0.1:${TLS_PORT}`, `caFile: ${path.join(dataDir, 'demo-network', 'ca.pem')}`, `dataDir: ${path.join(dir, 'agent')}`, `enrolmentCode: ${code}`, `pollIntervalSeconds: ${POLL_SECONDS}`, 'targetsRefreshSeconds: 30', 'traps: { port: 0 }', `syslog: { udpPort: 0, tcpPort: ${SYSLOG_PORT}, host: 127.0.0.1 }`, ''].join('\n'));
 let agentLog = '';
-const agent = spawn(process.execPath, [CLI, 'agent', '--config', agentFile], { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+agent = spawn(process.execPath, [CLI, 'agent', '--config', agentFile], { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
 agent.stderr.setEncoding('utf8').on('data', (c) => (agentLog = (agentLog + c).slice(-20_000)));
 for (let i = 0; ; i++) {
   if (agent.exitCode !== null) throw new Error(`the agent exited ${agent.exitCode}: ${agentLog}`);

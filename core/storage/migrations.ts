@@ -369,75 +369,6 @@ export const migrations: Record<string, MigrationFactory> = {
       }
     },
   }),
-  // Runbooks (playbooks/): four-eyes approvals of a waiting gate, asked
-  // for by the run's operator and decided by another one through the API.
-  '0015-playbooks': (dialect) => ({
-    async up(db: Kysely<any>) {
-      await db.schema
-        .createTable('playbook_approval')
-        .addColumn('id', autoId(dialect))
-        .addColumn('runbook', 'text', (c) => c.notNull())
-        .addColumn('run_id', 'text', (c) => c.notNull())
-        .addColumn('step', 'text', (c) => c.notNull())
-        .addColumn('summary', 'text', (c) => c.notNull())
-        .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('requested_by', 'text', (c) => c.notNull())
-        .addColumn('requested_ca', 'text', (c) => c.notNull())
-        .addColumn('requested_serial', 'text', (c) => c.notNull())
-        .addColumn('requested_at', 'text', (c) => c.notNull())
-        .addColumn('decided_by', 'text')
-        .addColumn('decided_at', 'text')
-        .addColumn('reason', 'text')
-        .execute();
-      await db.schema.createIndex('playbook_approval_state').on('playbook_approval').columns(['state', 'requested_at']).execute();
-      },
-    }),
-  // Several `serve` instances on one PostgreSQL (issue 15): the scheduler
-  // lease (one holder at a time, renewed by heartbeat, expiring in the
-  // database's own clock), the instances and their heartbeats, and one row
-  // per (job, due time) so each scheduled run is claimed exactly once.
-  // Created on SQLite too (one instance there, but the same shape).
-  '0016-cluster': (dialect) => ({
-    async up(db: Kysely<any>) {
-      await db.schema
-        .createTable('cluster_lease')
-        .addColumn('name', 'text', (c) => c.primaryKey())
-        .addColumn('holder', 'text', (c) => c.notNull())
-        .addColumn('acquired_at', 'bigint', (c) => c.notNull())
-        .addColumn('expires_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('cluster_instance')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('host', 'text', (c) => c.notNull())
-        .addColumn('pid', 'integer', (c) => c.notNull())
-        .addColumn('started_at', 'bigint', (c) => c.notNull())
-        .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('cluster_job_run')
-        .addColumn('job', 'text', (c) => c.notNull())
-        .addColumn('due', 'text', (c) => c.notNull())
-        .addColumn('instance', 'text', (c) => c.notNull())
-        .addColumn('claimed_at', 'bigint', (c) => c.notNull())
-        .addColumn('attempts', 'integer', (c) => c.notNull())
-        .addColumn('ended_at', 'bigint')
-        .addColumn('ok', 'integer')
-        .addColumn('error', 'text')
-        .addPrimaryKeyConstraint('cluster_job_run_pk', ['job', 'due'])
-        .execute();
-      await db.schema.createIndex('cluster_job_run_open').on('cluster_job_run').columns(['ended_at', 'instance']).execute();
-      // A certificate's status changed (revoke, hold, release; by serve or by
-      // the CLI): every instance listening drops its OCSP answers and
-      // identity cache for that CA at once, not at its next poll.
-      if (dialect === 'postgres') {
-        await sql`create function cluster_notify_status() returns trigger language plpgsql as $$
-          begin perform pg_notify('egov_ca_status', new.ca_name); return null; end $$`.execute(db);
-        await sql`create trigger cluster_certificate_status after update of status on certificate
-          for each row when (old.status is distinct from new.status) execute function cluster_notify_status()`.execute(db);
-      }
-    },
-  }),
   '0012-alerts': (dialect) => ({
     async up(db: Kysely<any>) {
       await db.schema
@@ -690,6 +621,75 @@ export const migrations: Record<string, MigrationFactory> = {
         .addColumn('stored_at', 'text', (c) => c.notNull())
         .addColumn('stored_by', 'text', (c) => c.notNull())
         .execute();
+    },
+  }),
+  // Runbooks (playbooks/): four-eyes approvals of a waiting gate, asked
+  // for by the run's operator and decided by another one through the API.
+  '0015-playbooks': (dialect) => ({
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('playbook_approval')
+        .addColumn('id', autoId(dialect))
+        .addColumn('runbook', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('step', 'text', (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('requested_by', 'text', (c) => c.notNull())
+        .addColumn('requested_ca', 'text', (c) => c.notNull())
+        .addColumn('requested_serial', 'text', (c) => c.notNull())
+        .addColumn('requested_at', 'text', (c) => c.notNull())
+        .addColumn('decided_by', 'text')
+        .addColumn('decided_at', 'text')
+        .addColumn('reason', 'text')
+        .execute();
+      await db.schema.createIndex('playbook_approval_state').on('playbook_approval').columns(['state', 'requested_at']).execute();
+      },
+    }),
+  // Several `serve` instances on one PostgreSQL (issue 15): the scheduler
+  // lease (one holder at a time, renewed by heartbeat, expiring in the
+  // database's own clock), the instances and their heartbeats, and one row
+  // per (job, due time) so each scheduled run is claimed exactly once.
+  // Created on SQLite too (one instance there, but the same shape).
+  '0016-cluster': (dialect) => ({
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('cluster_lease')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('acquired_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('cluster_instance')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('cluster_job_run')
+        .addColumn('job', 'text', (c) => c.notNull())
+        .addColumn('due', 'text', (c) => c.notNull())
+        .addColumn('instance', 'text', (c) => c.notNull())
+        .addColumn('claimed_at', 'bigint', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .addColumn('ok', 'integer')
+        .addColumn('error', 'text')
+        .addPrimaryKeyConstraint('cluster_job_run_pk', ['job', 'due'])
+        .execute();
+      await db.schema.createIndex('cluster_job_run_open').on('cluster_job_run').columns(['ended_at', 'instance']).execute();
+      // A certificate's status changed (revoke, hold, release; by serve or by
+      // the CLI): every instance listening drops its OCSP answers and
+      // identity cache for that CA at once, not at its next poll.
+      if (dialect === 'postgres') {
+        await sql`create function cluster_notify_status() returns trigger language plpgsql as $$
+          begin perform pg_notify('egov_ca_status', new.ca_name); return null; end $$`.execute(db);
+        await sql`create trigger cluster_certificate_status after update of status on certificate
+          for each row when (old.status is distinct from new.status) execute function cluster_notify_status()`.execute(db);
+      }
     },
   }),
 };

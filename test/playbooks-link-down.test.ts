@@ -50,7 +50,7 @@ describe('link-down-triage', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.json().status).toBe('dry-run');
     const steps = run.json().steps as Array<{ name: string; status: string; dryRun: string }>;
-    expect(steps.map((st) => st.name)).toEqual(['source', 'inventory', 'snmp', 'logs', 'kb', 'summary']);
+    expect(steps.map((st) => st.name)).toEqual(['source', 'inventory', 'snmp', 'link', 'logs', 'kb', 'summary']);
     // Every step only reads.
     for (const st of steps) expect(st.dryRun).toMatch(/^\(reads only\) /);
   }, 120_000);
@@ -69,7 +69,8 @@ describe('link-down-triage', () => {
     const [descr, oper, admin] = own.stdout.trim().split('\n').map((l) => l.replace(/^"|"$/g, '')).map((v, i) => (i === 0 ? v : STATUS[Number(v)] ?? v));
     expect(result.results.snmp).toMatchObject({ ifDescr: descr, operStatus: oper, adminStatus: admin });
     for (const c of ['inErrors', 'outErrors', 'inDiscards']) expect(typeof result.results.snmp[c]).toBe('number');
-    expect(result.results.inventory).toMatchObject({ node: 'town-sw1', kind: 'switch', farEnd: { node: 'county-gw', interface: 'lo' } });
+    expect(result.results.inventory).toMatchObject({ node: 'town-sw1', kind: 'switch' });
+    expect(result.results.link).toMatchObject({ link: { capacityBps: 1e9 }, farEnd: { node: 'county-gw', interface: 'lo' } });
     expect(result.results.logs['town-sw1'].map((l: { message: string }) => l.message)).toEqual(['Interface lo changed state to down']);
     expect(result.results.logs['county-gw'].map((l: { message: string }) => l.message)).toEqual(['Neighbor town-sw1 lost on lo']);
     const ids = result.results.kb.articles.map((a: { id: string }) => a.id);
@@ -89,11 +90,13 @@ describe('link-down-triage', () => {
     expect(records.filter((r) => r.action === 'playbook.step')).toEqual([]);
   }, 300_000);
 
-  it('by ifIndex on the far end, with no link there matched by index, and an unknown interface name is not found', async () => {
+  it('by ifIndex on the far end: the link is found through the interface\'s ifName; an unknown interface name is not found', async () => {
     const byIndex = await triage('node=county-gw', 'interface=1');
     expect(byIndex.code, byIndex.stderr).toBe(0);
     expect(byIndex.json().results.snmp.ifIndex).toBe(1);
-    expect(byIndex.json().results.inventory.farEnd).toBeNull();
+    expect(byIndex.json().results.snmp.ifName).toBe('lo');
+    expect(byIndex.json().results.link.farEnd).toEqual({ node: 'town-sw1', interface: 'lo' });
+    expect(Object.keys(byIndex.json().results.logs)).toEqual(['county-gw', 'town-sw1']);
     const unknown = await triage('node=town-sw1', 'interface=GigabitEthernet9/9/9');
     expect(unknown.code).toBe(3);
     expect(unknown.json().error.message).toContain('town-sw1 has no interface named GigabitEthernet9/9/9');

@@ -135,16 +135,14 @@ export const linkDownTriage = defineRunbook({
     },
     {
       name: 'inventory',
-      description: "the node's address and kind (egov-ops node show) and the link on the interface, if any (egov-ops link list --node)",
+      description: "the node's address and kind (egov-ops node show) and the links that end on it (egov-ops link list --node)",
       changes: false,
       run: async ({ operator, results, note }) => {
         const source = results.source as Source;
         const node = await operator.cliJson<NodeView>(['node', 'show', source.node]);
         const links = await operator.cliJson<LinkView[]>(['link', 'list', '--node', source.node]);
-        const link = links.find((l) => (l.a.node === source.node && l.a.interface === source.interface) || (l.b.node === source.node && l.b.interface === source.interface)) ?? null;
-        const farEnd = link ? (link.a.node === source.node && link.a.interface === source.interface ? link.b : link.a) : null;
-        note(`${node.name} (${node.kind}, ${node.site}) at ${node.address}:${node.snmpPort}; ${farEnd ? `link #${link!.id} to ${farEnd.node}:${farEnd.interface}` : 'no link in the inventory on this interface'}`);
-        return { node: node.name, kind: node.kind, site: node.site, zone: node.zone, address: node.address, snmpPort: node.snmpPort, link: link ? { id: link.id, capacityBps: link.capacityBps } : null, farEnd };
+        note(`${node.name} (${node.kind}, ${node.site}) at ${node.address}:${node.snmpPort}; ${links.length} link(s) end on it`);
+        return { node: node.name, kind: node.kind, site: node.site, zone: node.zone, address: node.address, snmpPort: node.snmpPort, links };
       },
     },
     {
@@ -172,7 +170,7 @@ export const linkDownTriage = defineRunbook({
           if (found === undefined) throw new EgovError('not-found', `${source.node} has no interface named ${source.interface} (ifName, ifDescr)`);
           ifIndex = found;
         }
-        const names = ['ifDescr', 'ifAdminStatus', 'ifOperStatus', 'ifInErrors', 'ifOutErrors', 'ifInDiscards'] as const;
+        const names = ['ifName', 'ifDescr', 'ifAdminStatus', 'ifOperStatus', 'ifInErrors', 'ifOutErrors', 'ifInDiscards'] as const;
         const got = await snmp(operator, params, 'get', target, names.map((n) => `${IF_MIB[n]}.${ifIndex}`));
         const value = (n: (typeof names)[number]) => {
           const v = got.find((x) => oidOf(x) === `${IF_MIB[n]}.${ifIndex}`);
@@ -182,6 +180,7 @@ export const linkDownTriage = defineRunbook({
         const num = (n: (typeof names)[number]) => (value(n) === null ? null : Number(value(n)));
         const state = {
           ifIndex,
+          ifName: value('ifName') === null ? null : String(value('ifName')),
           ifDescr: value('ifDescr') === null ? null : String(value('ifDescr')),
           adminStatus: STATUS[num('ifAdminStatus') ?? 0] || String(num('ifAdminStatus')),
           operStatus: STATUS[num('ifOperStatus') ?? 0] || String(num('ifOperStatus')),
@@ -194,12 +193,29 @@ export const linkDownTriage = defineRunbook({
       },
     },
     {
+      name: 'link',
+      description: 'the link on the interface, if the inventory has one (matched by the name asked, ifName or ifDescr), and its far end',
+      changes: false,
+      run: async ({ results, note }) => {
+        const source = results.source as Source;
+        const inv = results.inventory as { node: string; links: LinkView[] };
+        const state = results.snmp as { ifName: string | null; ifDescr: string | null };
+        const names = [source.interface, state.ifName, state.ifDescr].filter((n): n is string => !!n);
+        const here = (end: { node: string; interface: string }) => end.node === inv.node && names.includes(end.interface);
+        const link = inv.links.find((l) => here(l.a) || here(l.b)) ?? null;
+        const farEnd = link ? (here(link.a) ? link.b : link.a) : null;
+        note(link ? `link #${link.id} (${link.capacityBps} bit/s) to ${farEnd!.node}:${farEnd!.interface}` : 'no link in the inventory on this interface');
+        return { link: link ? { id: link.id, capacityBps: link.capacityBps } : null, farEnd };
+      },
+    },
+    {
       name: 'logs',
       description: 'the recent logs of the node and of the far end of the link (egov-ops logs search --node N --since …)',
       changes: false,
       run: async ({ operator, params, results, note }) => {
-        const inv = results.inventory as { node: string; farEnd: { node: string } | null };
-        const nodes = [inv.node, ...(inv.farEnd && inv.farEnd.node !== inv.node ? [inv.farEnd.node] : [])];
+        const inv = results.inventory as { node: string };
+        const { farEnd } = results.link as { farEnd: { node: string } | null };
+        const nodes = [inv.node, ...(farEnd && farEnd.node !== inv.node ? [farEnd.node] : [])];
         const byNode: Record<string, Array<{ time: string; severity: string; app: string | null; message: string }>> = {};
         for (const n of nodes) {
           const logs = await operator.cliJson<LogView[]>(['logs', 'search', '--node', n, '--since', params.since, '--limit', '50']);
@@ -228,8 +244,8 @@ export const linkDownTriage = defineRunbook({
       changes: false,
       run: async ({ results, workDir, note }) => {
         const source = results.source as Source;
-        const inv = results.inventory as { node: string; kind: string; site: string; address: string; link: { id: number; capacityBps: number } | null; farEnd: { node: string; interface: string } | null };
-        const state = results.snmp as { ifIndex: number; ifDescr: string | null; adminStatus: string; operStatus: string; inErrors: number | null; outErrors: number | null; inDiscards: number | null };
+        const inv = { ...(results.inventory as { node: string; kind: string; site: string; address: string }), ...(results.link as { link: { id: number; capacityBps: number } | null; farEnd: { node: string; interface: string } | null }) };
+        const state = results.snmp as { ifIndex: number; ifName: string | null; ifDescr: string | null; adminStatus: string; operStatus: string; inErrors: number | null; outErrors: number | null; inDiscards: number | null };
         const logs = results.logs as Record<string, Array<{ time: string; severity: string; message: string }>>;
         const kb = results.kb as { rule: string; articles: Array<{ id: string; title: string; score: number }> };
         const verdict =
@@ -249,7 +265,7 @@ export const linkDownTriage = defineRunbook({
         const text = [
           `link-down triage: ${inv.node}:${source.interface} (${inv.kind}, ${inv.site}, ${inv.address})`,
           ...(source.alert ? [source.alert.installed ? `alert ${source.alert.id}${source.alert.rule ? ` (${source.alert.rule})` : ''}` : `alert ${source.alert.id}: alerts are not installed; from the parameters`] : []),
-          `interface ifIndex ${state.ifIndex} ${state.ifDescr ?? ''}: admin ${state.adminStatus}, oper ${state.operStatus}; in errors ${state.inErrors ?? '?'}, out errors ${state.outErrors ?? '?'}, in discards ${state.inDiscards ?? '?'}`,
+          `interface ifIndex ${state.ifIndex} ${state.ifName ?? state.ifDescr ?? ''}: admin ${state.adminStatus}, oper ${state.operStatus}; in errors ${state.inErrors ?? '?'}, out errors ${state.outErrors ?? '?'}, in discards ${state.inDiscards ?? '?'}`,
           inv.farEnd ? `link #${inv.link!.id} to ${inv.farEnd.node}:${inv.farEnd.interface}` : 'no link in the inventory on this interface',
           ...Object.entries(logs).map(([n, l]) => `logs of ${n}: ${l.length}${l.length ? `, latest: ${l[0]!.time} ${l[0]!.severity} ${l[0]!.message}` : ''}`),
           kb.articles.length ? `knowledge base (${kb.rule}): ${kb.articles.map((a) => `${a.id} "${a.title}"`).join('; ')}` : `knowledge base (${kb.rule}): no article`,

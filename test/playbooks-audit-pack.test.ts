@@ -2,12 +2,14 @@
 // set up with `audit systems add`, an attestation with a text attachment; a
 // dry run records no audit run and writes no archive; a real run writes one
 // tar.gz whose manifest passes `sha256sum -c` once extracted, with the PDF
-// report (read back by pdftotext) and the run with its evidence.
+// report (read back by pdftotext) and the run with its evidence; a failure
+// after the archive was written removes it (rollback).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineRunbook, findRunbook, runRunbook } from '../playbooks/index.js';
 import { startPlaybookSuite, type PlaybookSuite } from './support/playbooks.js';
 
 let s: PlaybookSuite;
@@ -40,11 +42,14 @@ describe('audit-evidence-pack', () => {
     expect(existsSync(out)).toBe(false);
   }, 120_000);
 
-  it('refuses an unknown system and an existing archive before running anything', async () => {
+  it("refuses an unknown system, a level other than the system's and an existing archive before running anything", async () => {
     const runs = await auditRuns();
     const unknown = await s.cli(['--json', 'playbook', 'run', 'audit-evidence-pack', '--param', 'system=nope', '--param', `out=${path.join(outDir, 'x.tar.gz')}`]);
     expect(unknown.code).toBe(3);
     expect(unknown.json().error.message).toContain('no system under evaluation nope (there are: portal');
+    const wrongLevel = await s.cli(['--json', 'playbook', 'run', 'audit-evidence-pack', '--param', 'system=portal', '--param', 'level=2', '--param', `out=${path.join(outDir, 'x.tar.gz')}`]);
+    expect(wrongLevel.code).toBe(2);
+    expect(wrongLevel.json().error).toMatchObject({ step: 'check', message: 'system portal is graded level 3: give level=3 (an audit evaluates a system at its own level)' });
     const taken = path.join(outDir, 'taken.tar.gz');
     writeFileSync(taken, 'not mine');
     const exists = await s.cli(['--json', 'playbook', 'run', 'audit-evidence-pack', '--param', 'system=portal', '--param', `out=${taken}`]);
@@ -86,5 +91,20 @@ describe('audit-evidence-pack', () => {
     // A tampered file fails the manifest.
     writeFileSync(path.join(x, 'run.json'), '{}\n');
     expect(() => execFileSync('sha256sum', ['-c', '--quiet', 'manifest.sha256'], { cwd: x, stdio: 'pipe' })).toThrow();
+  }, 600_000);
+
+  it('a failure after the archive was written removes it again (the rollback)', async () => {
+    const pack = findRunbook('audit-evidence-pack');
+    const failing = defineRunbook({
+      ...pack,
+      name: 'audit-evidence-pack-failing',
+      steps: [...pack.steps.filter((st) => st.name !== 'verify'), { name: 'fail', description: 'fails after the archive', changes: false, run: async () => { throw new Error('failed on purpose'); } }],
+    });
+    const out = path.join(outDir, 'rolled-back.tar.gz');
+    const result = await runRunbook({ runbook: failing, params: { system: 'portal', level: '3', out }, operator: { dataDir: s.desk.dir, passphraseFile: s.passphraseFile }, who: 'test' });
+    expect(result.status, JSON.stringify(result.error)).toBe('rolled-back');
+    expect(result.results.archive).toEqual({ out });
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.partial`)).toBe(false);
   }, 600_000);
 });

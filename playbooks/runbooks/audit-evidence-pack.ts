@@ -41,6 +41,7 @@ export const auditEvidencePack = defineRunbook({
         const systems = await operator.cliJson<SystemView[]>(['audit', 'systems', 'list']);
         const system = systems.find((s) => s.name === params.system);
         if (!system) throw new EgovError('not-found', `no system under evaluation ${params.system} (there are: ${systems.map((s) => s.name).join(', ') || 'none'}; egov-ops audit systems add)`);
+        if (String(system.level) !== params.level) throw new EgovError('bad-request', `system ${system.name} is graded level ${system.level}: give level=${system.level} (an audit evaluates a system at its own level)`);
         const out = path.resolve(params.out);
         if (existsSync(out)) throw new EgovError('conflict', `${out} exists: give another out (the pack never overwrites)`);
         if (!existsSync(path.dirname(out))) throw new EgovError('not-found', `the directory of ${out} does not exist`);

@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../core/index.js';
+import { findRunbook } from '../playbooks/index.js';
 import { startPlaybookSuite, type PlaybookSuite } from './support/playbooks.js';
 import { runTool, startSnmpd, toolEnvironment, type Snmpd } from './support/snmpd.js';
 
@@ -110,4 +111,29 @@ describe('link-down-triage', () => {
     expect(run.stderr).toContain('alerts are not installed on this suite');
     expect(readFileSync(result.results.summary.text, 'utf8')).toContain('alert a-123: alerts are not installed; from the parameters');
   }, 300_000);
+
+  // The alerts room is not on this branch: its answers are played by a stand-in for the operator's API.
+  describe('the source step, on the alerts API answers', () => {
+    const source = findRunbook('link-down-triage').steps[0]!;
+    const answering = (status: number, body: unknown) => {
+      const calls: string[] = [];
+      const operator = { api: async (method: string, url: string) => (calls.push(`${method} ${url}`), { status, text: JSON.stringify(body), body: Buffer.from(JSON.stringify(body)), json: () => body }) };
+      const notes: string[] = [];
+      return { calls, notes, ctx: (params: Record<string, unknown>) => ({ params, operator, note: (l: string) => notes.push(l), results: {}, runId: 'r', signal: new AbortController().signal, workDir: '/nonexistent', secret: () => undefined }) as never };
+    };
+    it('takes node and interface from the alert, over the parameters', async () => {
+      const a = answering(200, { id: 'A7', rule: 'interface-down', state: 'firing', node: 'county-gw', labels: { ifName: 'GigabitEthernet0/0/1' } });
+      expect(await source.run(a.ctx({ alert: 'A7', node: 'town-sw1' }))).toEqual({ node: 'county-gw', interface: 'GigabitEthernet0/0/1', alert: { id: 'A7', installed: true, found: true, rule: 'interface-down', state: 'firing' } });
+      expect(a.calls).toEqual(['GET /api/alerts/A7']);
+    });
+    it('no route: alerts are not installed, the parameters are used', async () => {
+      const a = answering(404, { code: 'not-found', message: 'no route GET /api/alerts/A7' });
+      expect(await source.run(a.ctx({ alert: 'A7', node: 'town-sw1', interface: 'lo' }))).toEqual({ node: 'town-sw1', interface: 'lo', alert: { id: 'A7', installed: false, found: false } });
+      expect(a.notes[0]).toContain('alerts are not installed');
+    });
+    it('an alert the alerts room does not know is not found; without node or interface it asks for them', async () => {
+      await expect(source.run(answering(404, { code: 'not-found', message: 'no alert A7' }).ctx({ alert: 'A7', node: 'n', interface: 'i' }))).rejects.toThrow('no alert A7: no alert A7');
+      await expect(source.run(answering(200, { id: 'A8', rule: 'device-down' }).ctx({ alert: 'A8' }))).rejects.toThrow('give --param node=NODE and --param interface=IFINDEX|NAME (alert A8 did not name them)');
+    });
+  });
 });

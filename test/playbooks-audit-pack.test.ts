@@ -93,6 +93,22 @@ describe('audit-evidence-pack', () => {
     expect(() => execFileSync('sha256sum', ['-c', '--quiet', 'manifest.sha256'], { cwd: x, stdio: 'pipe' })).toThrow();
   }, 600_000);
 
+  it('packs a level-2 system at level 2', async () => {
+    const add = await s.cli(['--json', 'audit', 'systems', 'add', 'kiosk', '--level', '2']);
+    expect(add.code, add.stderr).toBe(0);
+    const out = path.join(outDir, 'kiosk-l2.tgz');
+    const run = await s.cli(['--json', 'playbook', 'run', 'audit-evidence-pack', '--param', 'system=kiosk', '--param', 'level=2', '--param', `out=${out}`]);
+    expect(run.code, run.stderr).toBe(0);
+    const x = path.join(outDir, 'x2');
+    mkdirSync(x);
+    execFileSync('tar', ['-xzf', out, '-C', x]);
+    execFileSync('sha256sum', ['-c', '--quiet', 'manifest.sha256'], { cwd: x });
+    const audited = JSON.parse(readFileSync(path.join(x, 'run.json'), 'utf8'));
+    expect(audited).toMatchObject({ system: 'kiosk', level: 2 });
+    expect(audited.results.length).toBe(135);
+    expect(JSON.parse(readFileSync(path.join(x, 'attachments.json'), 'utf8'))).toEqual([]);
+  }, 600_000);
+
   it('a failure after the archive was written removes it again (the rollback)', async () => {
     const pack = findRunbook('audit-evidence-pack');
     const failing = defineRunbook({

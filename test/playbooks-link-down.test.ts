@@ -98,6 +98,9 @@ describe('link-down-triage', () => {
     expect(byIndex.json().results.snmp.ifName).toBe('lo');
     expect(byIndex.json().results.link.farEnd).toEqual({ node: 'town-sw1', interface: 'lo' });
     expect(Object.keys(byIndex.json().results.logs)).toEqual(['county-gw', 'town-sw1']);
+    const noCommunity = await s.cli(['--json', 'playbook', 'run', 'link-down-triage', '--param', 'node=town-sw1', '--param', 'interface=lo', ...s.alice.apiArgs]);
+    expect(noCommunity.code).toBe(2);
+    expect(noCommunity.json().error).toMatchObject({ step: 'snmp', message: 'SNMP v2c needs the community: --param community=@FILE or EGOV_OPS_PARAM_COMMUNITY' });
     const unknown = await triage('node=town-sw1', 'interface=GigabitEthernet9/9/9');
     expect(unknown.code).toBe(3);
     expect(unknown.json().error.message).toContain('town-sw1 has no interface named GigabitEthernet9/9/9');

@@ -152,6 +152,7 @@ export const linkDownTriage = defineRunbook({
       timeoutMs: 60_000,
       run: async ({ operator, params, results, note, secret }) => {
         for (const s of [params.community, params.authPassword, params.privPassword]) if (s) secret(s);
+        if (params.snmpVersion === 'v3' ? !params.v3User : !params.community) throw new EgovError('bad-request', params.snmpVersion === 'v3' ? 'SNMP v3 needs --param v3User=USER (and authPassword, privPassword as EGOV_OPS_PARAM_AUTH_PASSWORD, EGOV_OPS_PARAM_PRIV_PASSWORD)' : `SNMP ${params.snmpVersion} needs the community: --param community=@FILE or EGOV_OPS_PARAM_COMMUNITY`);
         const inv = results.inventory as { address: string; snmpPort: number };
         const source = results.source as Source;
         const target = `${inv.address.includes(':') ? `udp6:[${inv.address}]` : inv.address}:${inv.snmpPort}`;

@@ -5,10 +5,11 @@
 //
 // Left outside the bundle: better-sqlite3 (a native addon that finds its
 // .node file from its own directory), pg-native (pg's optional native
-// driver), and the packages our modules load lazily with createRequire
+// driver), playwright-core (it reads files beside itself through __dirname:
+// audit reports as PDF), and the packages our modules load lazily with createRequire
 // (fastify, pino, influx), which resolve from node_modules at run time.
 import path from 'node:path';
-import { rmSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 import { root } from './lib.mjs';
 
@@ -22,8 +23,12 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3', 'pg-native'],
+  external: ['better-sqlite3', 'pg-native', 'playwright-core'],
   // CommonJS packages inside an ESM bundle call require() for node's own modules.
   banner: { js: "import { createRequire as __egovCreateRequire } from 'node:module';\nconst require = __egovCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// Data the bundled audit room reads beside its code (audit/checklist.ts and
+// audit/scoring.ts look next to import.meta.url, here dist/egov-ops/).
+for (const dir of ['checklists', 'scoring']) cpSync(path.join(root, 'audit', dir), path.join(outdir, dir), { recursive: true });

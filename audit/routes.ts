@@ -2,6 +2,7 @@
 // waivers; the auditor reads; nobody else (a ca-admin cannot attest:
 // separation of duties). Changes and report downloads are audited.
 
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { actorOf, recordAudit, type Database } from '../core/index.js';
 import { CATEGORY_CODES, loadChecklist, parseLevel } from './checklist.js';
@@ -9,6 +10,18 @@ import { COLLECTOR_NAMES } from './collectors/index.js';
 import { parseFormat, reportCsv, reportHtml, reportJson, reportPdf, type ReportLanguage } from './report.js';
 import type { AuditService } from './service.js';
 import { announceRun } from './watch.js';
+
+// JSON bodies with more than text fields: their shape is declared here; the
+// service checks the values (a level other than 2 or 3, unknown nodes...).
+const SYSTEM_BODY = Type.Object({
+  name: Type.String({ maxLength: 200 }),
+  level: Type.Unknown(),
+  nodes: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 100_000 })),
+  hosts: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 10_000 })),
+  suite: Type.Optional(Type.Boolean()),
+  notApplicable: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 2000 }))),
+});
+const RUN_BODY = Type.Object({ system: Type.Optional(Type.String({ maxLength: 200 })), level: Type.Optional(Type.Unknown()) });
 
 const OFFICER = { roles: ['security-officer'] as const };
 const READERS = { roles: ['security-officer', 'auditor'] as const };
@@ -31,13 +44,13 @@ export async function auditRoutes(app: FastifyInstance, options: AuditRoutesOpti
     return loadChecklist(level, COLLECTOR_NAMES).items.filter((i) => !category || (CATEGORY_CODES as string[]).includes(category) && i.category === category);
   });
   app.get('/api/audit/systems', { config: READERS }, async () => service.listSystems());
-  app.post<{ Body: { name: string; level: unknown; nodes?: string[]; hosts?: string[]; suite?: boolean; notApplicable?: Record<string, string> } }>('/api/audit/systems', { config: OFFICER }, async (request, reply) => {
+  app.post<{ Body: { name: string; level: unknown; nodes?: string[]; hosts?: string[]; suite?: boolean; notApplicable?: Record<string, string> } }>('/api/audit/systems', { config: OFFICER, schema: { body: SYSTEM_BODY } }, async (request, reply) => {
     reply.code(201);
     return service.addSystem(request.body ?? ({} as never), actorOf(request));
   });
   app.get('/api/audit/hosts', { config: READERS }, async () => service.listHosts());
   app.get<{ Querystring: { system?: string } }>('/api/audit/runs', { config: READERS }, async (request) => service.listRuns(request.query.system ? { system: request.query.system } : {}));
-  app.post<{ Body: { system?: string; level?: unknown } }>('/api/audit/runs', { config: OFFICER }, async (request, reply) => {
+  app.post<{ Body: { system?: string; level?: unknown } }>('/api/audit/runs', { config: OFFICER, schema: { body: RUN_BODY } }, async (request, reply) => {
     const body = request.body ?? {};
     const run = await service.run({ ...(body.system ? { system: body.system } : {}), ...(body.level !== undefined ? { level: body.level } : {}) }, actorOf(request));
     await announceRun(service, run);

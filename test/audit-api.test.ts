@@ -30,7 +30,7 @@ describe('/api/audit', () => {
       expect((await api(auditor, 'POST', '/api/audit/runs', { level: 2 })).status).toBe(403);
       expect((await api(officer, 'POST', '/api/audit/runs', { level: 4 })).status).toBe(400);
       const first = await api(officer, 'POST', '/api/audit/runs', { level: 2 });
-      expect(first.status).toBe(201);
+      expect(first.status, first.text).toBe(201);
       const run = first.json();
       expect(run.results).toHaveLength(135);
       // The suite's own evidence: two factors and separated duties are live from access control.

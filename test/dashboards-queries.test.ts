@@ -10,9 +10,8 @@
 // an error or an empty result fails. A lint checks every panel has a title,
 // a unit, the templated data source and a target, and that ids are unique.
 //
-// One stand-in: the alerts module is not on this branch yet, so the
-// `alerts` measurement is written by a source counting fixed numbers (the
-// provider that lands with it replaces that source).
+// The `alerts` measurement comes from serve's own alerts source: one point
+// per severity each minute, zero while nothing fires.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -23,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, loadAgentConfig } from '../agents/index.js';
 import { BackupService } from '../backup/index.js';
 import { fixedPassphrase } from '../ca/index.js';
-import { alertsSource, buildDashboards, DASHBOARD_LANGUAGES, DATASOURCE_VARIABLE, exportDashboards } from '../dashboards/index.js';
+import { buildDashboards, DASHBOARD_LANGUAGES, DATASOURCE_VARIABLE, exportDashboards } from '../dashboards/index.js';
 import { PASSPHRASE, startDeskSuite, type DeskSuite } from './support/desk.js';
 import { grafanaQuery, intervalMs, replaceVariables, type VariableValue } from './support/grafana-influx.js';
 import { startInfluxd, type InfluxServer } from './support/influxd.js';
@@ -78,8 +77,6 @@ beforeAll(async () => {
   const [run] = await backups.run();
   expect(run?.ok, run?.message).toBe(true);
   expect((await backups.drill()).ok).toBe(true);
-  // The stand-in for the alerts module's provider (see the header).
-  desk.started.suiteMetrics.add(alertsSource(async () => ({ critical: 1, warning: 2 })));
   // Three minutes of suite metrics, as the job would write them (due times a minute apart, the last one now, so the syslog lines above fall in its minute).
   const now = Date.now();
   for (const due of [now - 120_000, now - 60_000, now]) {

@@ -1,30 +1,10 @@
 // What the alerts need from the knowledge base (monitor/kb's KnowledgeBase
-// offers exactly this): the articles that apply to an alert, its history,
+// offers exactly this; the record types are its own): the articles that apply to an alert, its history,
 // and recording how an incident was resolved. Optional: alerts work without it.
 
-export interface AlertKey {
-  rule: string;
-  node?: string;
-  site?: string;
-  zone?: string;
-  kind?: string;
-  sysObjectId?: string;
-  logMessage?: string;
-  trapOid?: string;
-}
+import type { AlertKey, MatchedArticle, SeenBefore } from '../kb/index.js';
 
-export interface MatchedArticle {
-  id: string;
-  title: string;
-  titleZh?: string;
-  score: number;
-  reasons: string[];
-}
-
-export interface SeenBefore {
-  count: number;
-  incidents: Array<{ alertId: string; node?: string; site?: string; startedAt: string; resolvedAt: string; durationMs: number; note?: string; by: string }>;
-}
+export type { AlertKey, MatchedArticle, SeenBefore };
 
 export interface KnowledgeLookup {
   matchAlert(key: AlertKey, limit?: number): Promise<MatchedArticle[]>;

@@ -103,7 +103,11 @@ export class PostgresCoordinator implements Coordinator {
         // database outage) means due times may have gone unrun: catch them up.
         // No row: a fresh cluster, or every instance stopped cleanly; nothing to catch up.
         const before = this.leading ? undefined : await db.selectFrom('cluster_lease').select('holder').where('name', '=', SCHEDULER_LEASE).executeTakeFirst();
-        const won = await sql<{ holder: string; acquired_at: number }>`
+        // `previous` is read in the statement's snapshot, before the upsert: a
+        // lease of ours that had already expired (a heartbeat held up longer
+        // than the lease) means our claims were refused meanwhile.
+        const won = await sql<{ holder: string; acquired_at: number; lapsed: boolean | null }>`
+          with previous as (select holder, expires_at from cluster_lease where name = ${SCHEDULER_LEASE})
           insert into cluster_lease as l (name, holder, acquired_at, expires_at)
           values (${SCHEDULER_LEASE}, ${this.instance}, ${NOW_MS}, ${NOW_MS} + ${this.ttlMs})
           on conflict (name) do update
@@ -111,9 +115,14 @@ export class PostgresCoordinator implements Coordinator {
                 acquired_at = case when l.holder = excluded.holder then l.acquired_at else excluded.acquired_at end,
                 expires_at = excluded.expires_at
             where l.holder = excluded.holder or l.expires_at < excluded.acquired_at
-          returning holder, acquired_at`.execute(db);
+          returning holder, acquired_at,
+            (select p.holder = l.holder and p.expires_at < ${NOW_MS} from previous p) as lapsed`.execute(db);
         const leading = won.rows.length === 1 && !this.closed;
-        if (leading && !this.leading) {
+        if (leading && this.leading && won.rows[0]!.lapsed) {
+          // Still ours, but it lapsed in between: due times in the gap went unrun.
+          this.options.log?.('warn', `instance ${this.instance}: the scheduler lease lapsed before this heartbeat renewed it; catching up`, { instance: this.instance });
+          for (const listener of this.listeners) listener(true);
+        } else if (leading && !this.leading) {
           this.leading = true;
           this.options.log?.('info', `instance ${this.instance} holds the scheduler lease`, { instance: this.instance });
           for (const listener of this.listeners) listener(before !== undefined);

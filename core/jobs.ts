@@ -220,7 +220,7 @@ export class JobRunner {
     this.arm(entry, due);
     if (entry.running) {
       entry.skipped++;
-      this.options.log?.('warn', `job ${entry.job.name}: the run due ${due.toISOString()} is skipped, the previous one is still going`, { job: entry.job.name });
+      this.options.log?.('warn', `job ${entry.job.name}: the run due ${due.toISOString()} is skipped, the previous one is still going`, { job: entry.job.name, due: due.toISOString() });
       return;
     }
     void this.execute(entry, due, true);

@@ -137,4 +137,38 @@ describe('the PostgreSQL scheduler lease', () => {
     await second.close();
     expect(await schedulerLease(a!)).toBeNull();
   }, 60_000);
+  it('catches up the due times refused while its own lease had lapsed (a heartbeat held up past the lease)', async () => {
+    const url = await postgres.createDatabase('cluster_lapse');
+    const database = await openDatabase({ dataDir: '/nonexistent', url });
+    open.push(database);
+    const everyMs = 200;
+    const ttlMs = 1000;
+    const alone = instance(database, 'alone', everyMs, ttlMs);
+    alone.runner.start();
+    await sleep(1500);
+    expect(alone.coordinator.isLeader).toBe(true);
+    // The heartbeat is held up (a stalled connection, a paused VM) for more than the lease:
+    // the process still thinks it leads, the database refuses its claims.
+    clearInterval((alone.coordinator as unknown as { timer: NodeJS.Timeout }).timer);
+    await sleep(ttlMs + 1200);
+    const refusedSoFar = await database.db.selectFrom('cluster_job_run').select('due').where('job', '=', 'tick').orderBy('due').execute();
+    const last = Date.parse(refusedSoFar[refusedSoFar.length - 1]!.due);
+    expect(Date.now() - last, 'claims went on while the lease had expired').toBeGreaterThan(everyMs * 3);
+    // The heartbeat comes back and renews the lease: the gap is caught up.
+    (alone.coordinator as unknown as { timer: NodeJS.Timeout | undefined }).timer = undefined;
+    const renewedAt = Date.now();
+    await alone.coordinator.start();
+    // The catch-up runs the missed due times one after the other (each takes ~100 ms here).
+    const contiguous = async () => {
+      const dues = (await database.db.selectFrom('cluster_job_run').select('due').where('job', '=', 'tick').orderBy('due').execute()).map((r) => Date.parse(r.due));
+      return dues[dues.length - 1]! > renewedAt + 2 * everyMs && dues.every((d, i) => i === 0 || d - dues[i - 1]! === everyMs);
+    };
+    for (let n = 0; n < 60 && !(await contiguous()); n++) await sleep(250);
+    await alone.runner.stop();
+    const rows = await database.db.selectFrom('cluster_job_run').selectAll().where('job', '=', 'tick').orderBy('due').execute();
+    const dues = rows.map((r) => Date.parse(r.due));
+    expect(dues[dues.length - 1]!, 'no runs after the lease was renewed').toBeGreaterThan(renewedAt);
+    for (let i = 1; i < dues.length; i++) expect(dues[i]! - dues[i - 1]!, `a gap after ${rows[i - 1]!.due}`).toBe(everyMs);
+    expect(new Set(alone.ran).size).toBe(alone.ran.length);
+  }, 60_000);
 });

@@ -6,10 +6,9 @@
 // job ran exactly once per period (each due time once, none missing, by the
 // processes' own logs and by cluster_job_run), another instance took the
 // lease over within 30 s (the default 15-s lease), and issuance went on.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,9 +16,9 @@ import { openSuite } from '../cli/context.js';
 import { openDatabase, schedulerLease, verifyAuditLog } from '../core/index.js';
 import { call, cookieFrom, type Person } from './support/desk.js';
 import { usePostgres } from './support/postgres.js';
+import { freePort, startServe } from './support/processes.js';
 
 const postgres = usePostgres();
-const cli = path.resolve('dist/egov-ops/main.js');
 const PASSPHRASE = 'three instances passphrase 2026';
 const PASSWORD = 'Cluster-Admin-Passw0rd!';
 const CRL_INTERVAL_S = 10;
@@ -31,37 +30,20 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 interface Instance {
   index: number;
   dataDir: string;
   port: number;
   tlsPort: number;
   child: ChildProcess;
-  log: string;
+  readonly log: string;
   up: Promise<void>;
 }
 
 function startInstance(index: number, dataDir: string, port: number, tlsPort: number, env: NodeJS.ProcessEnv): Instance {
-  const child = spawn(process.execPath, [cli, '--data-dir', dataDir, 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  const instance: Instance = { index, dataDir, port, tlsPort, child, log: '', up: Promise.resolve() };
-  instance.up = new Promise((resolve, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
-      instance.log += chunk.toString();
-      if (instance.log.includes('egov-ops serving on')) resolve();
-    });
-    child.on('exit', (code, signal) => reject(new Error(`instance ${index} exited ${code ?? signal} before serving:\n${instance.log.slice(-2000)}`)));
-  });
-  return instance;
+  const serve = startServe(dataDir, env);
+  children.push(serve.child);
+  return { index, dataDir, port, tlsPort, child: serve.child, up: serve.up, get log() { return serve.log(); } };
 }
 
 /**

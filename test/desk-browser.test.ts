@@ -5,52 +5,26 @@
 // network-admin cannot approve. With EGOV_DOCS_SCREENSHOTS=1 the main pages
 // are saved under docs/ for the README's tour.
 
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDeskSuite, type DeskSuite, type Person } from './support/desk.js';
+import { describe, expect, it } from 'vitest';
+import type { Person } from './support/desk.js';
 import { opensslOk } from './support/openssl.js';
+import { useBrowserDesk, type Watched } from './support/browser.js';
 
-const CHROMIUM = process.env.EGOV_CHROMIUM ?? '/usr/bin/chromium';
-const SCREENSHOTS = process.env.EGOV_DOCS_SCREENSHOTS === '1' ? path.resolve('docs') : undefined;
+const console_ = useBrowserDesk('browser');
 
-let desk: DeskSuite;
-let browser: Browser;
-let tmp: string;
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does)`);
-  desk = await startDeskSuite();
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'egov-browser-'));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await desk?.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
-
-async function signedInAs(who: Person, locale = 'en-GB'): Promise<{ context: BrowserContext; page: Page }> {
-  const certPath = path.join(tmp, `${who.serial}.crt`);
-  const keyPath = path.join(tmp, `${who.serial}.key`);
-  writeFileSync(certPath, who.certPem);
-  writeFileSync(keyPath, who.keyPem);
-  const context = await browser.newContext({ clientCertificates: [{ origin: desk.secureBase, certPath, keyPath }], ignoreHTTPSErrors: true, acceptDownloads: true, locale, viewport: { width: 1200, height: 800 } });
-  const page = await context.newPage();
-  await page.goto(`${desk.secureBase}/desk`);
-  return { context, page };
+/** A page as `who`, on the desk's front page. */
+async function signedInAs(who: Person, locale = 'en-GB'): Promise<Watched> {
+  const watched = await console_.open(who, { locale, acceptDownloads: true, viewport: { width: 1200, height: 800 } });
+  await watched.page.goto(`${console_.desk.secureBase}/desk`);
+  return watched;
 }
-
-async function shot(page: Page, name: string) {
-  if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true });
-}
+const shot = (page: Watched['page'], name: string) => console_.shot(page, name);
 
 describe('the registration desk in chromium', () => {
   it('A submits and vets, B approves and issues, the PKCS#12 verifies against the chain', async () => {
+    const { desk, tmp } = console_;
     const operatorA = await desk.person('Operator A', ['ra-operator']);
     const operatorB = await desk.person('Operator B', ['ra-operator']);
     const a = await signedInAs(operatorA);
@@ -118,6 +92,7 @@ describe('the registration desk in chromium', () => {
   }, 120_000);
 
   it('a signed-in network-admin cannot approve', async () => {
+    const { desk, tmp } = console_;
     const operator = await desk.person('Operator C', ['ra-operator']);
     const admin = await desk.person('Network Admin', ['network-admin']);
     const c = await signedInAs(operator);

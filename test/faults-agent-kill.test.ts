@@ -6,7 +6,7 @@
 // and dropped by the monitor on (agent, seq)). What the agent had received
 // but not yet written to its outbox (the batcher's 20-ms window, TCP buffers)
 // dies with the process; the test counts it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,8 +16,8 @@ import SqliteDatabase from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDeskSuite, type DeskSuite } from './support/desk.js';
 import { until, writeInternalAgentConfig } from './support/agent.js';
+import { CLI, freePort, startCli, type CliProcess } from './support/processes.js';
 
-const cli = path.resolve('dist/egov-ops/main.js');
 const KILLS = 3;
 const PER_TRANSPORT_PER_SECOND = 10_000;
 let desk: DeskSuite;
@@ -35,28 +35,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function startAgent(config: string): { child: ChildProcess; up: Promise<void> } {
-  const child = spawn(process.execPath, [cli, 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let log = '';
-  const up = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (c: Buffer) => {
-      log += c.toString();
-      if (/ running: /.test(log)) resolve();
-    });
-    child.on('exit', (code, signal) => reject(new Error(`agent exited ${code ?? signal}:\n${log.slice(-2000)}`)));
-  });
-  return { child, up };
+function startAgent(config: string): CliProcess {
+  return startCli(['agent', '--config', config], { ready: / running: /, children });
 }
 
 /** Sends LF-framed RFC 5424 lines `fk-<tag>-<n>` at `perSecond` until stopped; returns how many were written. */

@@ -10,7 +10,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { openSuite } from '../cli/context.js';
 import { openDatabase, verifyAuditLog } from '../core/index.js';
 import { call, cookieFrom, type Person } from './support/desk.js';
 import { usePostgres } from './support/postgres.js';
+import { CLI, exited, freePort, startServe } from './support/processes.js';
 
 const KILLS = Math.max(1, Number(process.env.EGOV_FAULT_KILLS ?? 3));
 // synchronous_commit on, as a deployment must keep it (the default): the test
@@ -26,7 +26,6 @@ const KILLS = Math.max(1, Number(process.env.EGOV_FAULT_KILLS ?? 3));
 // acknowledged when it is stopped immediately, which this test does. (fsync
 // may stay off: an immediate stop is not an OS crash, the page cache survives.)
 const postgres = usePostgres({ settings: { synchronous_commit: 'on' } });
-const cli = path.resolve('dist/egov-ops/main.js');
 const PASSPHRASE = 'fault injection passphrase 2026';
 const PASSWORD = 'Fault-Admin-Passw0rd!';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,32 +35,6 @@ afterAll(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   rmSync(root, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function startServe(dataDir: string, env: NodeJS.ProcessEnv): { child: ChildProcess; up: Promise<void>; log: () => string } {
-  const child = spawn(process.execPath, [cli, '--data-dir', dataDir, 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let log = '';
-  const up = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes('egov-ops serving on')) resolve();
-    });
-    child.on('exit', (code, signal) => reject(new Error(`serve exited ${code ?? signal} before serving:\n${log.slice(-3000)}`)));
-  });
-  return { child, up, log: () => log };
-}
-
-const exited = (child: ChildProcess) => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
 
 function opensslText(args: string[]): string {
   const result = spawnSync('openssl', args, { encoding: 'utf8' });
@@ -122,7 +95,7 @@ describe.each(['sqlite', 'postgres'] as const)('the CA killed at random moments 
     const cliErrors: string[] = [];
     const cliLoop = (async () => {
       while (cliRunning) {
-        const child = spawn(process.execPath, [cli, '--data-dir', dataDir, '--json', 'ca', 'issue', '--ca', 'city', '--profile', 'server', '--csr', csrFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, '--json', 'ca', 'issue', '--ca', 'city', '--profile', 'server', '--csr', csrFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
         children.add(child);
         let out = '';
         let err = '';
@@ -139,7 +112,7 @@ describe.each(['sqlite', 'postgres'] as const)('the CA killed at random moments 
     const unexpected: string[] = [];
     const serverErrors: string[] = [];
     for (let round = 0; round < KILLS; round++) {
-      const serve = startServe(dataDir, env);
+      const serve = startServe(dataDir, env, children);
       await serve.up;
       if (!admin.cookie) {
         // Signed in once: the session is in the database and outlives every kill.
@@ -196,7 +169,7 @@ describe.each(['sqlite', 'postgres'] as const)('the CA killed at random moments 
     await cliLoop;
 
     // After the last kill: serve once more, and look at everything.
-    const serve = startServe(dataDir, env);
+    const serve = startServe(dataDir, env, children);
     await serve.up;
     const database = await openDatabase({ dataDir, url, migrate: false });
     try {

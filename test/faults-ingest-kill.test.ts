@@ -3,7 +3,7 @@
 // while batches are in flight (SQLite, the engine a single monitor runs on)
 // and started again on the same port. The agent delivers again what was not
 // acknowledged; afterwards every line the agent took is stored exactly once.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -15,8 +15,8 @@ import { toPem } from '../ca/index.js';
 import { openSuite } from '../cli/context.js';
 import { openDatabase } from '../core/index.js';
 import { until } from './support/agent.js';
+import { freePort, startServe } from './support/processes.js';
 
-const cli = path.resolve('dist/egov-ops/main.js');
 const KILLS = 3;
 const PASSPHRASE = 'ingest fault passphrase 2026';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -28,30 +28,6 @@ afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   rmSync(root, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function startServe(dataDir: string, env: NodeJS.ProcessEnv): { child: ChildProcess; up: Promise<void> } {
-  const child = spawn(process.execPath, [cli, '--data-dir', dataDir, 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let log = '';
-  const up = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (c: Buffer) => {
-      log += c.toString();
-      if (log.includes('egov-ops serving on')) resolve();
-    });
-    child.on('exit', (code, signal) => reject(new Error(`serve exited ${code ?? signal}:\n${log.slice(-2000)}`)));
-  });
-  return { child, up };
-}
 
 describe('the monitor ingest killed mid-delivery', () => {
   it('stores every line the agent took exactly once after three SIGKILLs of serve', async () => {
@@ -79,7 +55,7 @@ describe('the monitor ingest killed mid-delivery', () => {
       ['name: agent-internal', 'zone: internal', `monitorUrl: https://127.0.0.1:${tlsPort}`, 'caFile: ca.pem', 'dataDir: agent-data', `enrolmentCode: ${code}`, 'pollIntervalSeconds: 60', 'traps: { port: 0 }', `syslog: { tcpPort: ${syslogPort}, host: 127.0.0.1 }`].join('\n'),
     );
 
-    let serve = startServe(dataDir, env);
+    let serve = startServe(dataDir, env, children);
     await serve.up;
     agent = await Agent.start(loadAgentConfig(path.join(root, 'agent.yaml')), { info: () => undefined, warn: () => undefined });
     const socket = net.connect({ host: '127.0.0.1', port: syslogPort });
@@ -108,7 +84,7 @@ describe('the monitor ingest killed mid-delivery', () => {
         await new Promise((r) => serve.child.once('exit', r));
         kills.push({ storedBefore: (await stored()).length, outboxAtKill: agent.status().outbox.items });
         await sleep(1000); // the agent keeps taking lines; its deliveries fail and wait
-        serve = startServe(dataDir, env);
+        serve = startServe(dataDir, env, children);
         await serve.up;
       }
       sending = false;

@@ -6,78 +6,26 @@
 // Chinese, and no Content-Security-Policy violation or console error happens
 // on the way. With EGOV_DOCS_SCREENSHOTS=1 the pages are saved under docs/.
 
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDeskSuite, type DeskSuite, type Person } from './support/desk.js';
+import { expect, describe, it } from 'vitest';
+import type { Person } from './support/desk.js';
+import { useBrowserDesk, type Watched } from './support/browser.js';
 import { addGraphNetwork, writeGraphSamples } from './support/graph-data.js';
 
-const CHROMIUM = process.env.EGOV_CHROMIUM ?? '/usr/bin/chromium';
-const SCREENSHOTS = process.env.EGOV_DOCS_SCREENSHOTS === '1' ? path.resolve('docs') : undefined;
-
-let desk: DeskSuite;
-let browser: Browser;
-let tmp: string;
 let admin: Person;
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does)`);
-  desk = await startDeskSuite();
+const console_ = useBrowserDesk('graphs', async (desk) => {
   const monitor = desk.started.monitor;
   await addGraphNetwork(monitor.inventory);
   await writeGraphSamples(monitor.metrics, Date.now());
   const rollup = await desk.started.jobs.runNow('metrics.rollup');
   expect(rollup.ok).toBe(true);
   admin = await desk.person('Net Admin Zhao', ['network-admin']);
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'egov-graphs-'));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await desk?.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Watched {
-  context: BrowserContext;
-  page: Page;
-  problems: string[];
-}
+/** A page as `who`, recording CSP violations (the browser's own event), console errors and failed requests. */
+const open = (who: Person, locale = 'en-GB'): Promise<Watched> => console_.open(who, { locale, viewport: { width: 1280, height: 900 }, watch: 'all' });
+const shot = (page: Watched['page'], name: string) => console_.shot(page, name);
 
-/** A page as `who`, recording CSP violations (the browser's own event) and console errors. */
-async function open(who: Person, locale = 'en-GB'): Promise<Watched> {
-  const certPath = path.join(tmp, `${who.serial}.crt`);
-  const keyPath = path.join(tmp, `${who.serial}.key`);
-  writeFileSync(certPath, who.certPem);
-  writeFileSync(keyPath, who.keyPem);
-  const context = await browser.newContext({ clientCertificates: [{ origin: desk.secureBase, certPath, keyPath }], ignoreHTTPSErrors: true, locale, viewport: { width: 1280, height: 900 } });
-  const problems: string[] = [];
-  await context.exposeBinding('__cspViolation', (_source, text: string) => void problems.push(`CSP: ${text}`));
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { __cspViolation(t: string): void }).__cspViolation(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    // A failed load is reported below with its URL.
-    if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  // Every failed request but the browser's own favicon probe (the console serves none).
-  page.on('response', (r) => {
-    if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) problems.push(`${r.status()} ${r.url()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  return { context, page, problems };
-}
-
-async function shot(page: Page, name: string) {
-  if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true });
-}
-
-async function allDrawn(page: Page): Promise<void> {
+async function allDrawn(page: Watched['page']): Promise<void> {
   await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('.graph[data-measurement]')].every((g) => g.dataset.drawn === 'true' || g.classList.contains('graph-empty') || g.classList.contains('graph-error')), undefined, { timeout: 20_000 });
 }
 
@@ -85,7 +33,7 @@ describe('graphs in chromium', () => {
   it('the node page draws every graph with data in every range, and the legend shows values under the cursor', async () => {
     const { context, page, problems } = await open(admin);
     for (const range of ['1h', '6h', '24h', '7d', '30d']) {
-      await page.goto(`${desk.secureBase}/status/nodes/city-core?range=${range}`);
+      await page.goto(`${console_.desk.secureBase}/status/nodes/city-core?range=${range}`);
       await allDrawn(page);
       const state = await page.$$eval('.graph[data-measurement]', (graphs) =>
         graphs.map((g) => ({ id: g.id, drawn: (g as HTMLElement).dataset.drawn === 'true', points: Number((g as HTMLElement).dataset.points ?? 0), canvas: !!g.querySelector('canvas'), text: g.classList.contains('graph-error') ? g.textContent : '' })),
@@ -105,7 +53,7 @@ describe('graphs in chromium', () => {
       expect(inked).toBeGreaterThan(200);
     }
     // Hover: the legend shows the value under the cursor.
-    await page.goto(`${desk.secureBase}/status/nodes/city-core?range=24h`);
+    await page.goto(`${console_.desk.secureBase}/status/nodes/city-core?range=24h`);
     await allDrawn(page);
     const before = await page.locator('#graph-traffic-0 .u-legend .u-series').nth(1).locator('.u-value').textContent();
     const over = await page.locator('#graph-traffic-0 .u-over').boundingBox();
@@ -116,22 +64,22 @@ describe('graphs in chromium', () => {
     expect(after).toMatch(/\d+(\.\d+)? [kMG]?bit\/s/);
     await shot(page, 'graphs-node.png');
     // The same page in Chinese.
-    await page.goto(`${desk.secureBase}/status/nodes/city-core?range=7d&lang=zh-CN`);
+    await page.goto(`${console_.desk.secureBase}/status/nodes/city-core?range=7d&lang=zh-CN`);
     await allDrawn(page);
     await expect(page.locator('#node-graphs h2').textContent()).resolves.toBe('图表');
     await shot(page, 'graphs-node-zh.png');
-    await page.goto(`${desk.secureBase}/status/nodes/city-core?range=7d&lang=en`);
+    await page.goto(`${console_.desk.secureBase}/status/nodes/city-core?range=7d&lang=en`);
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);
 
   it('the busiest links carry a sparkline, the topology opens a node on click, and a bad range is refused', async () => {
     const { context, page, problems } = await open(admin);
-    await page.goto(`${desk.secureBase}/status`);
+    await page.goto(`${console_.desk.secureBase}/status`);
     const sparks = await page.locator('#worst-links svg.spark polyline').count();
     expect(sparks).toBeGreaterThanOrEqual(2);
     await shot(page, 'status-sparklines.png');
-    await page.goto(`${desk.secureBase}/topology`);
+    await page.goto(`${console_.desk.secureBase}/topology`);
     await expect(page.locator('#nav-topology').getAttribute('aria-current')).resolves.toBe('page');
     const states = await page.$$eval('#topology a.node', (nodes) => Object.fromEntries(nodes.map((n) => [n.getAttribute('data-node'), n.getAttribute('data-state')])));
     expect(states).toMatchObject({ 'city-core': 'up', 'county-a': 'up', 'county-b': 'down', 'town-a1': 'unknown' });
@@ -140,10 +88,10 @@ describe('graphs in chromium', () => {
     await page.locator('#topology a.node[data-node="county-a"] circle').click();
     await page.waitForURL(/\/status\/nodes\/county-a/);
     await allDrawn(page);
-    await page.goto(`${desk.secureBase}/topology?lang=zh-CN`);
+    await page.goto(`${console_.desk.secureBase}/topology?lang=zh-CN`);
     await expect(page.locator('h1').textContent()).resolves.toBe('拓扑');
     await shot(page, 'topology-zh.png');
-    const bad = await page.goto(`${desk.secureBase}/status/nodes/city-core?range=2w&lang=en`);
+    const bad = await page.goto(`${console_.desk.secureBase}/status/nodes/city-core?range=2w&lang=en`);
     expect(bad!.status()).toBe(400);
     await expect(page.locator('.flash.error').textContent()).resolves.toMatch(/range must be one of 1h, 6h, 24h, 7d, 30d/);
     expect(problems.filter((p) => !/^400 .*range=2w/.test(p))).toEqual([]);

@@ -5,54 +5,22 @@
 // pages in Chinese, an auditor reads but cannot write, a 10 kB query is a
 // clear error.
 
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KnowledgeBase, readArticleFiles, starterDirectory } from '../monitor/kb/index.js';
-import { startDeskSuite, type DeskSuite, type Person } from './support/desk.js';
+import type { Person } from './support/desk.js';
+import { useBrowserDesk, type Watched } from './support/browser.js';
 
-const CHROMIUM = process.env.EGOV_CHROMIUM ?? '/usr/bin/chromium';
-
-let desk: DeskSuite;
-let browser: Browser;
-let tmp: string;
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does)`);
-  desk = await startDeskSuite();
+const console_ = useBrowserDesk('kb-browser', async (desk) => {
   await new KnowledgeBase(desk.suite.database).importArticles(
     readArticleFiles(starterDirectory()).flatMap((f) => f.articles),
     { by: 'egov-ops', source: 'test' },
   );
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'egov-kb-browser-'));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await desk?.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
-
-async function signedInAs(who: Person, locale = 'en-GB'): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-  const certPath = path.join(tmp, `${who.serial}.crt`);
-  const keyPath = path.join(tmp, `${who.serial}.key`);
-  writeFileSync(certPath, who.certPem);
-  writeFileSync(keyPath, who.keyPem);
-  const context = await browser.newContext({ clientCertificates: [{ origin: desk.secureBase, certPath, keyPath }], ignoreHTTPSErrors: true, locale, viewport: { width: 1200, height: 900 } });
-  const problems: string[] = [];
-  await context.exposeBinding('__cspViolation', (_source, text: string) => void problems.push(`CSP: ${text}`));
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { __cspViolation(t: string): void }).__cspViolation(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  const page = await context.newPage();
-  return { context, page, problems };
-}
+const signedInAs = (who: Person, locale = 'en-GB'): Promise<Watched> => console_.open(who, { locale });
 
 describe('the knowledge base in chromium', () => {
   it('browse, search 光衰, write, submit, publish by another administrator, edit, Chinese pages, auditor read-only', async () => {
+    const { desk } = console_;
     const wang = await desk.person('Net Admin Wang', ['network-admin']);
     const li = await desk.person('Net Admin Li', ['network-admin']);
     const auditor = await desk.person('Auditor Zhou', ['auditor']);

@@ -2,53 +2,25 @@
 // waiting at its four-eyes gate, approves it from the page, the run goes on,
 // and its log opens; in Chinese too; no CSP violation.
 
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineRunbook, runRunbook } from '../playbooks/index.js';
-import { startDeskSuite, type DeskSuite } from './support/desk.js';
+import { useBrowserDesk } from './support/browser.js';
 
-const CHROMIUM = process.env.EGOV_CHROMIUM ?? '/usr/bin/chromium';
-const SCREENSHOTS = process.env.EGOV_DOCS_SCREENSHOTS === '1' ? path.resolve('docs') : undefined;
-
-let desk: DeskSuite;
-let browser: Browser;
-let tmp: string;
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does)`);
-  desk = await startDeskSuite();
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'egov-pb-browser-'));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await desk?.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const console_ = useBrowserDesk('pb-browser');
 
 describe('the runbooks section in chromium', () => {
   it('a second operator approves a waiting gate from the page; the run finishes and its log opens', async () => {
-    const files = async (name: string) => {
-      const who = await desk.person(name, ['network-admin']);
-      const cert = path.join(tmp, `${who.serial}.crt`);
-      const key = path.join(tmp, `${who.serial}.key`);
-      writeFileSync(cert, who.certPem);
-      writeFileSync(key, who.keyPem);
-      return { cert, key };
-    };
-    const alice = await files('Alice Netadmin');
-    const bob = await files('Bob Netadmin');
+    const { desk, tmp } = console_;
+    const alicePerson = await desk.person('Alice Netadmin', ['network-admin']);
+    const bobPerson = await desk.person('Bob Netadmin', ['network-admin']);
+    const alice = console_.files(alicePerson);
     writeFileSync(path.join(tmp, 'ca.pem'), desk.caPem);
     const book = defineRunbook({ name: 'test-browser-gate', title: 't', description: 'a gate', params: {}, steps: [{ name: 'switch-links', description: 'move the county uplinks', changes: true, gate: 'four-eyes', run: async () => 'moved' }] });
     const running = runRunbook({ runbook: book, params: {}, operator: { dataDir: desk.dir, api: { url: desk.secureBase, certFile: alice.cert, keyFile: alice.key, caFile: path.join(tmp, 'ca.pem') } }, who: 'Alice Netadmin', approvalPollMs: 200 });
 
-    const context = await browser.newContext({ clientCertificates: [{ origin: desk.secureBase, certPath: bob.cert, keyPath: bob.key }], ignoreHTTPSErrors: true, locale: 'en-GB', viewport: { width: 1200, height: 800 } });
-    const page = await context.newPage();
-    const violations: string[] = [];
-    page.on('console', (m) => void (/Content Security Policy/i.test(m.text()) && violations.push(m.text())));
+    const { context, page, problems } = await console_.open(bobPerson, { viewport: { width: 1200, height: 800 } });
     let found = false;
     for (let i = 0; i < 100 && !found; i++) {
       await page.goto(`${desk.secureBase}/runbooks`);
@@ -58,7 +30,7 @@ describe('the runbooks section in chromium', () => {
     expect(found).toBe(true);
     await expect(page.locator('#nav-runbooks').getAttribute('aria-current')).resolves.toBe('page');
     await expect(page.locator('#waiting').textContent()).resolves.toContain('move the county uplinks');
-    if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, 'runbooks-waiting.png'), fullPage: true });
+    await console_.shot(page, 'runbooks-waiting.png');
     await page.locator('#waiting input[name="reason"]').first().fill('change window 22:00');
     await page.locator('button[id^="approve-"]').first().click();
     await page.waitForURL(/\/runbooks\?ok=/);
@@ -72,7 +44,7 @@ describe('the runbooks section in chromium', () => {
     await page.goto(`${desk.secureBase}/runbooks?lang=zh-CN`);
     await expect(page.locator('h1').textContent()).resolves.toBe('运维手册');
     await expect(page.locator('#none-waiting').textContent()).resolves.toBe('没有等待审批的关卡。');
-    expect(violations).toEqual([]);
+    expect(problems).toEqual([]);
     await context.close();
   }, 120_000);
 });

@@ -12,7 +12,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { freePort, stopOnExit } from './processes.js';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -50,18 +50,6 @@ function findInfluxd(given?: string): string {
   throw new Error(`influxd not found in /usr/bin or on PATH: ${INSTALL_HINT}`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function configFile(dir: string, httpPort: number, rpcPort: number): string {
   return `# egov-ops test harness
@@ -147,18 +135,7 @@ export async function startInfluxd(options: StartInfluxOptions = {}): Promise<In
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    stopSync();
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-  };
-  const unregister = (): void => {
-    process.off('exit', stopSync);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  process.on('exit', stopSync);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const unregister = stopOnExit(stopSync);
 
   try {
     for (let attempt = 1; ; attempt++) {

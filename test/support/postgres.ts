@@ -12,7 +12,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
-import net from 'node:net';
+import { freePort, stopOnExit } from './processes.js';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -128,18 +128,6 @@ function run(as: RunAs, command: string, args: string[], cwd: string, timeoutMs:
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const quote = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
@@ -191,19 +179,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    stopSync();
-    // Leave the default disposition to act if nobody else handles the signal.
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-  };
-  const unregister = (): void => {
-    process.off('exit', stopSync);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  process.on('exit', stopSync);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const unregister = stopOnExit(stopSync);
 
   try {
     const init = await run(

@@ -59,7 +59,7 @@ export function registerAuditCommands(program: Command): Command {
       } catch {
         backup = undefined; // no backup configuration: the backup items report it as an error
       }
-      const sources = liveSources({ config: suite.config, authority: suite.authority, access: suite.access, monitor, ...(backup ? { backup } : {}), ...(process.env.EGOV_AUDIT_SNMP_TIMEOUT_MS ? { snmpTimeoutMs: Number(process.env.EGOV_AUDIT_SNMP_TIMEOUT_MS) } : {}) });
+      const sources = liveSources({ config: suite.config, authority: suite.authority, ocsp: suite.ocsp, access: suite.access, monitor, ...(backup ? { backup } : {}), ...(process.env.EGOV_AUDIT_SNMP_TIMEOUT_MS ? { snmpTimeoutMs: Number(process.env.EGOV_AUDIT_SNMP_TIMEOUT_MS) } : {}) });
       const service = new AuditService({ database: suite.database, sources, nodeExists: async (name) => (await monitor.inventory.getNode(name).then(() => true, () => false)) });
       return await work(service);
     } finally {

@@ -51,6 +51,15 @@ export interface Finding {
   recordedBy: string;
 }
 
+export interface AttachmentInfo {
+  sha256: string;
+  name: string;
+  mediaType: string;
+  size: number;
+  storedAt: string;
+  storedBy: string;
+}
+
 export interface ItemResult {
   code: string;
   category: string;
@@ -318,6 +327,35 @@ export class AuditService {
     const row = await this.database.db.selectFrom('mlps_attachment').selectAll().where('sha256', '=', sha256).executeTakeFirst();
     if (!row) throw new EgovError('not-found', `no attachment ${sha256}`);
     return { name: row.name, mediaType: row.media_type, size: row.size, content: Buffer.from(row.content) };
+  }
+
+  /** Names, types and sizes of stored attachments (no content), by SHA-256. */
+  async attachmentInfo(shas: readonly string[]): Promise<Map<string, AttachmentInfo>> {
+    if (!shas.length) return new Map();
+    const rows = await this.database.db.selectFrom('mlps_attachment').select(['sha256', 'name', 'media_type', 'size', 'stored_at', 'stored_by']).where('sha256', 'in', [...new Set(shas)]).execute();
+    return new Map(rows.map((r) => [r.sha256, { sha256: r.sha256, name: r.name, mediaType: r.media_type, size: Number(r.size), storedAt: r.stored_at, storedBy: r.stored_by }]));
+  }
+
+  /**
+   * An attachment handed out (API download, CLI export): the content checked
+   * against its SHA-256 before it leaves, and the read audited, as report
+   * downloads and credential reads are.
+   */
+  async exportAttachment(sha256: string, by: AuditActor): Promise<AttachmentInfo & { content: Buffer }> {
+    const sha = String(sha256 ?? '').trim().toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(sha)) throw new EgovError('bad-request', `attachment ${JSON.stringify(sha256)} is not a SHA-256 (64 hexadecimal digits)`);
+    const row = await this.database.db.selectFrom('mlps_attachment').selectAll().where('sha256', '=', sha).executeTakeFirst();
+    if (!row) {
+      await recordAudit(this.database, { ...by, action: 'audit.attachment-download', object: `audit-attachment:${sha}`, outcome: 'failure', detail: { reason: 'not found' } });
+      throw new EgovError('not-found', `no attachment ${sha} (the SHA-256s are listed with each attestation: egov-ops audit show RUN --json)`);
+    }
+    const content = Buffer.from(row.content);
+    if (createHash('sha256').update(content).digest('hex') !== sha) {
+      await recordAudit(this.database, { ...by, action: 'audit.attachment-download', object: `audit-attachment:${sha}`, outcome: 'failure', detail: { reason: 'content does not match its SHA-256' } });
+      throw new EgovError('internal', `attachment ${sha}: the stored content does not match its SHA-256; it was changed after it was stored`);
+    }
+    await recordAudit(this.database, { ...by, action: 'audit.attachment-download', object: `audit-attachment:${sha}`, outcome: 'success', detail: { name: row.name, type: row.media_type, size: content.length } });
+    return { sha256: sha, name: row.name, mediaType: row.media_type, size: content.length, storedAt: row.stored_at, storedBy: row.stored_by, content };
   }
 
   // ------------------------------------------------------------ runs

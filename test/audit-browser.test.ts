@@ -3,11 +3,12 @@
 // sees the score change; the auditor reads and sees no forms; the backups
 // page says the DR level and why it is not higher; the audit log searches
 // and verifies; English and Chinese.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditService } from '../audit/index.js';
 import { ADMIN_PASSWORD, startDeskSuite, type DeskSuite, type Person } from './support/desk.js';
 
 const CHROMIUM = process.env.EGOV_CHROMIUM ?? '/usr/bin/chromium';
@@ -95,6 +96,12 @@ describe('audit pages in chromium', () => {
     await page.click('#verify');
     await expect(page.locator('.flash.ok').textContent()).resolves.toMatch(/chain intact|哈希链完整/);
 
+    // An attestation with an evidence file (recorded as the CLI does): the item page links it for download.
+    const scan = path.join(tmp, '门禁记录.pdf');
+    writeFileSync(scan, '%PDF-1.4\n% access-control log, November\n');
+    const attested = await new AuditService({ database: desk.suite.database }).attest({ code: 'L2-CES1-01', result: 'partial', note: 'password policy seen on paper', files: [scan], until: '2099-12-31' }, { actor: 'Officer Sun', source: 'test' });
+    const sha = attested.attachments[0]!;
+
     const auditor = await desk.person('Auditor Qian', ['auditor']);
     const ro = await open(auditor, 'zh-CN');
     await ro.goto(`${desk.secureBase}/audits`);
@@ -104,5 +111,14 @@ describe('audit pages in chromium', () => {
     await ro.click('a[href^="/audits/items/L2-CES1-01"]');
     expect(await ro.locator('#attest-form').count()).toBe(0);
     await expect(ro.locator('#requirement').textContent()).resolves.toMatch(/口令/);
+    const link = ro.locator(`#attachment-${sha.slice(0, 12)}`);
+    await expect(link.textContent()).resolves.toBe('门禁记录.pdf');
+    const [download] = await Promise.all([ro.waitForEvent('download'), link.click()]);
+    expect(download.suggestedFilename()).toBe('门禁记录.pdf');
+    const saved = path.join(tmp, 'downloaded.pdf');
+    await download.saveAs(saved);
+    expect(readFileSync(saved).equals(readFileSync(scan))).toBe(true);
+    const logged = await desk.suite.database.db.selectFrom('audit_log').select(['actor', 'object', 'outcome']).where('action', '=', 'audit.attachment-download').execute();
+    expect(logged).toEqual([{ actor: expect.stringContaining('Auditor Qian'), object: `audit-attachment:${sha}`, outcome: 'success' }]);
   });
 });

@@ -186,6 +186,27 @@ describe('egov-ops audit', () => {
     await expect(egov([...d(), 'audit', 'report', String(second.id), '--format', 'docx', '--out', file('docx')])).rejects.toThrow('--format must be one of');
   });
 
+  it('attachment exports a stored evidence file by its SHA-256, audited; refuses a bad or unknown one and an existing file', async () => {
+    const database = await openDatabase({ dataDir });
+    const [stored] = await database.db.selectFrom('mlps_attachment').select(['sha256', 'content']).execute();
+    await database.close();
+    const scratch = tempDir();
+    const target = path.join(scratch, 'exported.pdf');
+    const done = JSON.parse((await egov([...d(), '--json', 'audit', 'attachment', stored!.sha256, '--out', target])).stdout);
+    expect(done).toMatchObject({ sha256: stored!.sha256, name: 'room-photo.pdf', mediaType: 'application/pdf', out: target });
+    expect(readFileSync(target).equals(Buffer.from(stored!.content))).toBe(true);
+    expect(execFileSync('sha256sum', [target], { encoding: 'utf8' }).split(' ')[0]).toBe(stored!.sha256);
+    await expect(egov([...d(), 'audit', 'attachment', stored!.sha256, '--out', target])).rejects.toThrow('exists already');
+    expect((await egov([...d(), 'audit', 'attachment', stored!.sha256.toUpperCase(), '--out', target, '--force'])).stdout).toContain('room-photo.pdf, application/pdf');
+    await expect(egov([...d(), 'audit', 'attachment', 'abc', '--out', path.join(scratch, 'x')])).rejects.toThrow('is not a SHA-256');
+    await expect(egov([...d(), 'audit', 'attachment', 'f'.repeat(64), '--out', path.join(scratch, 'y')])).rejects.toThrow('no attachment');
+    expect(statSync(path.join(scratch, 'y'), { throwIfNoEntry: false })).toBeUndefined();
+    const again = await openDatabase({ dataDir });
+    const log = await again.db.selectFrom('audit_log').select(['outcome', 'object']).where('action', '=', 'audit.attachment-download').execute();
+    await again.close();
+    expect(log.map((l) => l.outcome)).toEqual(['success', 'success', 'failure']);
+  });
+
   it('a level-2 system on a non-compliant host names the high risks', async () => {
     const run = JSON.parse((await egov([...d(), '--json', 'audit', 'run', '--system', 'legacy'])).stdout);
     expect(run.level).toBe(2);

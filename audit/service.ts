@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { EgovError, appendAudit, recordAudit, type Database, type MlpsFindingTable } from '../core/index.js';
-import { CATEGORIES, LEVELS, loadChecklist, loadHighRisks, parseLevel, type AuditLevel, type Bilingual, type ChecklistItem } from './checklist.js';
+import { CATEGORIES, LEVELS, loadChecklist, loadHighRisks, loadRemedies, parseLevel, type AuditLevel, type Bilingual, type ChecklistItem, type Remedy } from './checklist.js';
 import { COLLECTORS, COLLECTOR_NAMES, HOST_COLLECTORS, SUITE_COLLECTORS, probeHost, readHost, type CheckResult, type HostSnapshot, type HostTarget, type SuiteSources } from './collectors/index.js';
 import { conclude, loadScoring, scoreItems, type ItemStatus, type ScoreBreakdown, type Scoring } from './scoring.js';
 
@@ -75,6 +75,8 @@ export interface ItemResult {
   waiver?: Finding;
   highRisks: string[];
   hints: string[];
+  /** Runbooks and knowledge-base articles that fix the checks that did not pass (when the item fails or is partial). */
+  remedies?: Remedy[];
 }
 
 export interface HighRiskFinding {
@@ -426,6 +428,7 @@ export class AuditService {
     // Items.
     const now = this.now();
     const findings = await this.findings({ system: system.name, validAt: now });
+    const remedies = loadRemedies(COLLECTOR_NAMES, this.options.checklistDir);
     const latest = (kind: Finding['kind'], code: string) => findings.find((f) => f.kind === kind && f.code === code && (f.system === system.name || f.system === null));
     const results: ItemResult[] = checklist.items.map((item) => {
       const base = { code: item.code, category: item.category, controlPoint: item.controlPoint, zh: item.zh, en: item.en, weight: item.weight };
@@ -468,6 +471,11 @@ export class AuditService {
       for (const c of checks) for (const r of c.highRisks ?? []) if (item.highRisks.includes(r)) revealed.add(r);
       if (status === 'fail' && item.manual) for (const r of item.highRisks) revealed.add(r);
       const result: ItemResult = { ...base, status, basis, checks, highRisks: status === 'fail' || status === 'partial' ? [...revealed] : [], hints: [...new Set(checks.filter((c) => c.hint && c.status !== 'pass').map((c) => c.hint!))] };
+      if (status === 'fail' || status === 'partial' || status === 'error') {
+        const seen = new Set<string>();
+        const fixes = checks.filter((c) => c.status !== 'pass' && c.status !== 'na').flatMap((c) => remedies.get(c.collector) ?? []).filter((r) => !seen.has(`${r.kind}:${r.id}`) && seen.add(`${r.kind}:${r.id}`));
+        if (fixes.length) result.remedies = fixes;
+      }
       if (attestation) result.attestation = attestation;
       if (waiver && (status === 'fail' || status === 'partial')) result.waiver = waiver;
       return result;

@@ -82,6 +82,17 @@ describe('audit pages in chromium', () => {
     await page.waitForURL(/\/audits\/runs\/\d+/);
     expect(Number(await page.locator('#score').textContent())).toBeGreaterThan(firstScore);
     expect(await page.locator('#trend tbody tr').count()).toBe(2);
+    // An item that does not pass names the runbook or article that fixes it, linked.
+    const runId = Number(/\/audits\/runs\/(\d+)/.exec(page.url())![1]);
+    const stored = await new AuditService({ database: desk.suite.database }).getRun(runId);
+    const fixable = stored.results.find((r) => r.remedies?.some((m) => m.kind === 'runbook'))!;
+    expect(fixable, 'an item with a runbook remedy').toBeDefined();
+    await page.goto(`${desk.secureBase}/audits/items/${fixable.code}?run=${runId}`);
+    for (const m of fixable.remedies!) expect(await page.locator(`#remedy-${m.kind}-${m.id}`).getAttribute('href')).toBe(m.kind === 'kb' ? `/kb/articles/${m.id}` : `/runbooks#runbook-${m.id}`);
+    const runbook = fixable.remedies!.find((m) => m.kind === 'runbook')!;
+    await page.click(`#remedy-runbook-${runbook.id}`);
+    await page.waitForURL((u) => u.pathname === '/runbooks');
+    expect(await page.locator(`#runbook-${runbook.id}`).count()).toBe(1);
 
     // Backups: the DR level and why not higher.
     await page.goto(`${desk.secureBase}/backups`);

@@ -50,6 +50,9 @@ describe.each(engines)('audits on $name', (engine) => {
     expect(by(first, 'L3-PES1-01').status).toBe('manual-pending');
     expect(by(first, 'L3-MMS1-30').status).toBe('fail'); // no SM2 hierarchy
     expect(by(first, 'L3-CNS1-06').checks.find((c) => c.collector === 'ca.ocsp')!.status).toBe('pass');
+    // No CRL built: the item is partial and names what fixes it; a passing item names nothing.
+    expect(by(first, 'L3-CNS1-06')).toMatchObject({ status: 'partial', remedies: [{ kind: 'runbook', id: 'publish-crl', collector: 'ca.crl-fresh' }, { kind: 'kb', id: 'crl-next-update', collector: 'ca.crl-fresh' }] });
+    expect(by(first, 'L3-CES1-01').remedies).toBeUndefined();
     expect(first.summary.scoring.template).toBe('2021');
 
     // Bad input: an unknown code, an expiry in the past, an attachment of a type not allowed: nothing written.
@@ -97,7 +100,10 @@ describe.each(engines)('audits on $name', (engine) => {
     const csv = reportCsv(second).split('\r\n');
     expect(csv).toHaveLength(213);
     expect(csv.find((l) => l.includes(',L3-PES1-01,'))).toContain('attested by Officer Wang');
+    expect(csv[0]!.endsWith(',hints,remedies')).toBe(true);
+    expect(csv.find((l) => l.includes(',L3-CNS1-06,'))!.endsWith('runbook:publish-crl kb:crl-next-update')).toBe(true);
     const html = reportHtml(second, trend, 'en');
+    expect(html).toContain('fixed by: runbook publish-crl (egov-ops playbook run publish-crl); knowledge-base article crl-next-update (/kb/articles/crl-next-update)');
     expect(html).toContain('city-portal');
     expect(html).toContain('L3-MMS1-30');
 

@@ -162,3 +162,47 @@ export function loadChecklist(level: AuditLevel, collectors: ReadonlySet<string>
   }
   return list;
 }
+
+// ------------------------------------------------------------ remedies
+
+export interface Remedy {
+  kind: 'runbook' | 'kb';
+  /** Runbook name or knowledge-base article id. */
+  id: string;
+  /** The collector whose failing check it fixes. */
+  collector: string;
+}
+
+const REMEDY_ID = /^[a-z0-9][a-z0-9-]{0,99}$/;
+const remedyCache = new Map<string, Map<string, Remedy[]>>();
+
+/** audit/checklists/remedies.yaml: per collector, the runbooks and knowledge-base articles that fix its failure. */
+export function loadRemedies(collectors: ReadonlySet<string>, dir = defaultDir()): Map<string, Remedy[]> {
+  const cached = remedyCache.get(dir);
+  if (cached) return cached;
+  const file = path.join(dir, 'remedies.yaml');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return new Map(); // a checklist directory without remedies: hints only
+  }
+  const doc = parse(text) as { collectors?: Record<string, { runbooks?: unknown; kb?: unknown }> } | null;
+  const out = new Map<string, Remedy[]>();
+  for (const [collector, entry] of Object.entries(doc?.collectors ?? {})) {
+    if (!collectors.has(collector)) throw new EgovError('bad-config', `${file}: remedies for unknown collector ${JSON.stringify(collector)}`);
+    const list: Remedy[] = [];
+    for (const [key, kind] of [['runbooks', 'runbook'], ['kb', 'kb']] as const) {
+      const ids = (entry ?? {})[key] ?? [];
+      if (!Array.isArray(ids)) throw new EgovError('bad-config', `${file}: ${collector}.${key} must be a list`);
+      for (const id of ids) {
+        if (typeof id !== 'string' || !REMEDY_ID.test(id)) throw new EgovError('bad-config', `${file}: ${collector}.${key} has ${JSON.stringify(id)}, not a runbook or article id`);
+        list.push({ kind, id, collector });
+      }
+    }
+    out.set(collector, list);
+  }
+  remedyCache.set(dir, out);
+  return out;
+}
+

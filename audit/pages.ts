@@ -91,14 +91,22 @@ export async function auditPages(app: FastifyInstance, options: AuditPagesOption
     const evidence = result
       ? `<p>${t('结果', 'Result')}: <b id="item-status" class="st-${esc(result.status)}">${esc(statusText(result.status, zh ? 'zh-CN' : 'en'))}</b> — ${esc(result.basis)}</p>${result.checks.map((c) => `<div class="check"><b>${esc(c.collector)}</b> @ ${esc(c.target)}: ${esc(statusText(c.status, zh ? 'zh-CN' : 'en'))} — ${esc(c.summary)} <small>v${esc(c.version)} ${esc(c.at)}</small><pre class="ev">${esc(c.evidence.map((e) => `${e.source}${e.line ? `:${e.line}` : ''}  ${e.text}`).join('\n'))}</pre>${c.hint && c.status !== 'pass' ? `<p>${t('整改建议', 'Remediation')}: ${esc(c.hint)}</p>` : ''}</div>`).join('')}`
       : '';
+    const remedies = result?.remedies?.length
+      ? `<h2>${t('整改参考', 'What fixes it')}</h2><ul id="remedies">${result.remedies.map((m) => `<li>${m.kind === 'runbook' ? `${t('运维手册', 'Runbook')} <a class="remedy" id="remedy-runbook-${esc(m.id)}" href="/runbooks#runbook-${esc(m.id)}">${esc(m.id)}</a>` : `${t('知识库文章', 'Knowledge-base article')} <a class="remedy" id="remedy-kb-${esc(m.id)}" href="/kb/articles/${esc(m.id)}">${esc(m.id)}</a>`} <small>(${esc(m.collector)})</small></li>`).join('')}</ul>`
+      : '';
     const findings = await service.findings({ code: item.code });
-    const list = findings.length ? `<ul id="findings">${findings.map((f) => `<li>${f.kind === 'waiver' ? t('豁免', 'waiver') : t('核查', 'attestation')} #${f.id}: ${esc(f.result ?? '')} ${esc(f.note)} — ${esc(f.recordedBy)}, ${t('有效至', 'until')} ${esc(f.validUntil.slice(0, 10))}${f.attachments.map((a) => ` <code>${esc(a.slice(0, 12))}</code>`).join('')}</li>`).join('')}</ul>` : '';
+    const files = await service.attachmentInfo(findings.flatMap((f) => f.attachments));
+    const fileLink = (sha: string) => {
+      const info = files.get(sha);
+      return ` <a class="attachment" id="attachment-${esc(sha.slice(0, 12))}" href="/api/audit/attachments/${esc(sha)}" download="${esc(info?.name ?? sha)}" title="SHA-256 ${esc(sha)}">${esc(info?.name ?? sha.slice(0, 12))}</a>${info ? ` <small>(${esc(info.mediaType)}, ${info.size} B, <code>${esc(sha.slice(0, 12))}</code>)</small>` : ''}`;
+    };
+    const list = findings.length ? `<ul id="findings">${findings.map((f) => `<li>${f.kind === 'waiver' ? t('豁免', 'waiver') : t('核查', 'attestation')} #${f.id}: ${esc(f.result ?? '')} ${esc(f.note)} — ${esc(f.recordedBy)}, ${t('有效至', 'until')} ${esc(f.validUntil.slice(0, 10))}${f.attachments.map(fileLink).join('')}</li>`).join('')}</ul>` : '';
     const back = `<input type="hidden" name="_back" value="${esc(request.url)}">`;
     const forms = isOfficer(request)
       ? `<h2>${t('记录核查结果', 'Attest')}</h2><form method="post" action="/audits/attest" id="attest-form">${csrfField(request)}${back}<input type="hidden" name="code" value="${esc(item.code)}"><select name="result"><option value="pass">${t('符合', 'pass')}</option><option value="partial">${t('部分符合', 'partial')}</option><option value="fail">${t('不符合', 'fail')}</option><option value="na">${t('不适用', 'n/a')}</option></select> <input name="note" placeholder="${t('核查说明', 'what was checked')}"> <input name="until" type="date"> <button id="attest">${t('保存', 'Save')}</button></form>
 <h2>${t('豁免（接受该问题）', 'Waive (accept the failure)')}</h2><form method="post" action="/audits/waive" id="waive-form">${csrfField(request)}${back}<input type="hidden" name="code" value="${esc(item.code)}"><input name="reason" placeholder="${t('理由', 'reason')}"> <input name="until" type="date"> <button id="waive">${t('豁免', 'Waive')}</button></form>`
       : '';
-    const body = `<p>${esc(zh ? item.controlPoint.zh : item.controlPoint.en)} · ${t('权重', 'weight')} ${item.weight} · ${item.manual ? t('人工核查', 'manual') : esc(item.collectors.join(', '))}</p><p id="requirement">${esc(zh ? item.zh : item.en)}</p>${evidence}${list}${forms}`;
+    const body = `<p>${esc(zh ? item.controlPoint.zh : item.controlPoint.en)} · ${t('权重', 'weight')} ${item.weight} · ${item.manual ? t('人工核查', 'manual') : esc(item.collectors.join(', '))}</p><p id="requirement">${esc(zh ? item.zh : item.en)}</p>${evidence}${remedies}${list}${forms}`;
     return sendPage(reply, consolePage(request, { title: item.code, body, section: 'audits', flash: flashOf(request) }));
   });
 

@@ -48,12 +48,19 @@ const csvCell = (v: unknown) => {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
+/** A remedy as a reader finds it: the runbook to run, or the knowledge-base article to open. */
+export function remedyText(r: { kind: 'runbook' | 'kb'; id: string }, lang: ReportLanguage): string {
+  const zh = lang !== 'en';
+  return r.kind === 'runbook' ? `${zh ? '运维手册' : 'runbook'} ${r.id} (egov-ops playbook run ${r.id})` : `${zh ? '知识库文章' : 'knowledge-base article'} ${r.id} (/kb/articles/${r.id})`;
+}
+
 export function reportCsv(run: RunView): string {
-  const head = ['run', 'system', 'level', 'code', 'category', 'control_point', 'requirement_zh', 'requirement_en', 'weight', 'status', 'basis', 'high_risks', 'waived_until', 'evidence', 'hints'];
+  const head = ['run', 'system', 'level', 'code', 'category', 'control_point', 'requirement_zh', 'requirement_en', 'weight', 'status', 'basis', 'high_risks', 'waived_until', 'evidence', 'hints', 'remedies'];
   const rows = run.results.map((r) => [
     run.id, run.system, run.level, r.code, r.category, r.controlPoint.zh, r.zh, r.en, r.weight, r.status, r.basis, r.highRisks.join(' '), r.waiver?.validUntil ?? '',
     r.checks.map((c) => `${c.collector}@${c.target} ${c.status}: ${c.summary} [${c.evidence.map((e) => `${e.source}${e.line ? `:${e.line}` : ''} ${e.text}`).join(' | ')}]`).join(' ;; '),
     r.hints.join(' ; '),
+    (r.remedies ?? []).map((m) => `${m.kind}:${m.id}`).join(' '),
   ]);
   return [head, ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }
@@ -77,7 +84,8 @@ export function reportHtml(run: RunView, trend: TrendPoint[], lang: ReportLangua
       const att = r.attestation ? `<div>${t('核查记录', 'attestation')}: ${esc(statusText(r.attestation.result ?? '', lang))} — ${esc(r.attestation.note)} (${esc(r.attestation.recordedBy)}, ${t('有效至', 'valid until')} ${esc(r.attestation.validUntil.slice(0, 10))})${r.attestation.attachments.length ? ` ${t('附件', 'attachments')}: ${r.attestation.attachments.map((a) => esc(a.slice(0, 12))).join(', ')}` : ''}</div>` : '';
       const waiver = r.waiver ? `<div>${t('豁免', 'waiver')}: ${esc(r.waiver.note)} (${esc(r.waiver.recordedBy)}, ${t('有效至', 'until')} ${esc(r.waiver.validUntil.slice(0, 10))})</div>` : '';
       const hints = r.hints.length ? `<div class="hint">${t('整改建议', 'remediation')}: ${esc(r.hints.join('; '))}</div>` : '';
-      return `<tr class="${esc(r.status)}"><td class="code">${esc(r.code)}</td><td>${esc(zh ? r.controlPoint.zh : r.controlPoint.en)}</td><td>${esc(zh ? r.zh : r.en)}${evidence}${att}${waiver}${hints}<div class="basis">${esc(r.basis)}</div></td><td>${esc(statusText(r.status, lang))}</td></tr>`;
+      const fixes = r.remedies?.length ? `<div class="hint remedies">${t('整改参考', 'fixed by')}: ${esc(r.remedies.map((m) => remedyText(m, lang)).join('; '))}</div>` : '';
+      return `<tr class="${esc(r.status)}"><td class="code">${esc(r.code)}</td><td>${esc(zh ? r.controlPoint.zh : r.controlPoint.en)}</td><td>${esc(zh ? r.zh : r.en)}${evidence}${att}${waiver}${hints}${fixes}<div class="basis">${esc(r.basis)}</div></td><td>${esc(statusText(r.status, lang))}</td></tr>`;
     })
     .join('');
   return `<!doctype html>

@@ -82,5 +82,14 @@ export async function auditRoutes(app: FastifyInstance, options: AuditRoutesOpti
     reply.code(201);
     return service.waive({ code: b.code, reason: b.reason, until: b.until, ...(b.system ? { system: b.system } : {}) }, actorOf(request));
   });
+  // An attachment of an attestation, as stored: its own type and name, never rendered inline by the browser.
+  app.get<{ Params: { sha256: string } }>('/api/audit/attachments/:sha256', { config: READERS }, async (request, reply) => {
+    const file = await service.exportAttachment(request.params.sha256, actorOf(request));
+    const ascii = file.name.replace(/[^A-Za-z0-9._-]/g, '_');
+    reply.header('content-disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.name)}`);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-attachment-sha256', file.sha256);
+    return reply.type(file.mediaType === 'text/plain' ? 'text/plain; charset=utf-8' : file.mediaType).send(file.content);
+  });
   app.get<{ Querystring: { code?: string; system?: string } }>('/api/audit/findings', { config: READERS }, async (request) => service.findings({ ...(request.query.code ? { code: request.query.code } : {}), ...(request.query.system ? { system: request.query.system } : {}) }));
 }

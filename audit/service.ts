@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { EgovError, appendAudit, recordAudit, type Database, type MlpsFindingTable } from '../core/index.js';
-import { CATEGORIES, LEVELS, loadChecklist, loadHighRisks, parseLevel, type AuditLevel, type Bilingual, type ChecklistItem } from './checklist.js';
+import { CATEGORIES, LEVELS, loadChecklist, loadHighRisks, loadRemedies, parseLevel, type AuditLevel, type Bilingual, type ChecklistItem, type Remedy } from './checklist.js';
 import { COLLECTORS, COLLECTOR_NAMES, HOST_COLLECTORS, SUITE_COLLECTORS, probeHost, readHost, type CheckResult, type HostSnapshot, type HostTarget, type SuiteSources } from './collectors/index.js';
 import { conclude, loadScoring, scoreItems, type ItemStatus, type ScoreBreakdown, type Scoring } from './scoring.js';
 
@@ -51,6 +51,15 @@ export interface Finding {
   recordedBy: string;
 }
 
+export interface AttachmentInfo {
+  sha256: string;
+  name: string;
+  mediaType: string;
+  size: number;
+  storedAt: string;
+  storedBy: string;
+}
+
 export interface ItemResult {
   code: string;
   category: string;
@@ -66,6 +75,8 @@ export interface ItemResult {
   waiver?: Finding;
   highRisks: string[];
   hints: string[];
+  /** Runbooks and knowledge-base articles that fix the checks that did not pass (when the item fails or is partial). */
+  remedies?: Remedy[];
 }
 
 export interface HighRiskFinding {
@@ -320,6 +331,35 @@ export class AuditService {
     return { name: row.name, mediaType: row.media_type, size: row.size, content: Buffer.from(row.content) };
   }
 
+  /** Names, types and sizes of stored attachments (no content), by SHA-256. */
+  async attachmentInfo(shas: readonly string[]): Promise<Map<string, AttachmentInfo>> {
+    if (!shas.length) return new Map();
+    const rows = await this.database.db.selectFrom('mlps_attachment').select(['sha256', 'name', 'media_type', 'size', 'stored_at', 'stored_by']).where('sha256', 'in', [...new Set(shas)]).execute();
+    return new Map(rows.map((r) => [r.sha256, { sha256: r.sha256, name: r.name, mediaType: r.media_type, size: Number(r.size), storedAt: r.stored_at, storedBy: r.stored_by }]));
+  }
+
+  /**
+   * An attachment handed out (API download, CLI export): the content checked
+   * against its SHA-256 before it leaves, and the read audited, as report
+   * downloads and credential reads are.
+   */
+  async exportAttachment(sha256: string, by: AuditActor): Promise<AttachmentInfo & { content: Buffer }> {
+    const sha = String(sha256 ?? '').trim().toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(sha)) throw new EgovError('bad-request', `attachment ${JSON.stringify(sha256)} is not a SHA-256 (64 hexadecimal digits)`);
+    const row = await this.database.db.selectFrom('mlps_attachment').selectAll().where('sha256', '=', sha).executeTakeFirst();
+    if (!row) {
+      await recordAudit(this.database, { ...by, action: 'audit.attachment-download', object: `audit-attachment:${sha}`, outcome: 'failure', detail: { reason: 'not found' } });
+      throw new EgovError('not-found', `no attachment ${sha} (the SHA-256s are listed with each attestation: egov-ops audit show RUN --json)`);
+    }
+    const content = Buffer.from(row.content);
+    if (createHash('sha256').update(content).digest('hex') !== sha) {
+      await recordAudit(this.database, { ...by, action: 'audit.attachment-download', object: `audit-attachment:${sha}`, outcome: 'failure', detail: { reason: 'content does not match its SHA-256' } });
+      throw new EgovError('internal', `attachment ${sha}: the stored content does not match its SHA-256; it was changed after it was stored`);
+    }
+    await recordAudit(this.database, { ...by, action: 'audit.attachment-download', object: `audit-attachment:${sha}`, outcome: 'success', detail: { name: row.name, type: row.media_type, size: content.length } });
+    return { sha256: sha, name: row.name, mediaType: row.media_type, size: content.length, storedAt: row.stored_at, storedBy: row.stored_by, content };
+  }
+
   // ------------------------------------------------------------ runs
 
   /** The system a run is of: a named one, or the suite with every node and host when none is named. */
@@ -388,6 +428,7 @@ export class AuditService {
     // Items.
     const now = this.now();
     const findings = await this.findings({ system: system.name, validAt: now });
+    const remedies = loadRemedies(COLLECTOR_NAMES, this.options.checklistDir);
     const latest = (kind: Finding['kind'], code: string) => findings.find((f) => f.kind === kind && f.code === code && (f.system === system.name || f.system === null));
     const results: ItemResult[] = checklist.items.map((item) => {
       const base = { code: item.code, category: item.category, controlPoint: item.controlPoint, zh: item.zh, en: item.en, weight: item.weight };
@@ -430,6 +471,11 @@ export class AuditService {
       for (const c of checks) for (const r of c.highRisks ?? []) if (item.highRisks.includes(r)) revealed.add(r);
       if (status === 'fail' && item.manual) for (const r of item.highRisks) revealed.add(r);
       const result: ItemResult = { ...base, status, basis, checks, highRisks: status === 'fail' || status === 'partial' ? [...revealed] : [], hints: [...new Set(checks.filter((c) => c.hint && c.status !== 'pass').map((c) => c.hint!))] };
+      if (status === 'fail' || status === 'partial' || status === 'error') {
+        const seen = new Set<string>();
+        const fixes = checks.filter((c) => c.status !== 'pass' && c.status !== 'na').flatMap((c) => remedies.get(c.collector) ?? []).filter((r) => !seen.has(`${r.kind}:${r.id}`) && seen.add(`${r.kind}:${r.id}`));
+        if (fixes.length) result.remedies = fixes;
+      }
       if (attestation) result.attestation = attestation;
       if (waiver && (status === 'fail' || status === 'partial')) result.waiver = waiver;
       return result;

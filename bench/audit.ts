@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { AuditService, HOST_COLLECTORS, liveSources, readHost, reportHtml, reportPdf } from '../audit/index.js';
-import { Authority, fixedPassphrase } from '../ca/index.js';
+import { Authority, CrlService, OcspResponder, fixedPassphrase } from '../ca/index.js';
 import { loadConfig, openDatabase, openSecretBox } from '../core/index.js';
 import { openMonitor } from '../monitor/index.js';
 import { prepareRoots } from '../test/support/audit-roots.js';
@@ -66,7 +66,10 @@ export async function runAuditBench(options: AuditBenchOptions): Promise<AuditBe
     const seeded = performance.now();
     await monitor.inventory.importRows(rows, { actor: 'bench', source: 'bench' });
     log(`seeded ${options.nodes} nodes in ${((performance.now() - seeded) / 1000).toFixed(1)} s`);
-    const service = new AuditService({ database, sources: liveSources({ config, authority, monitor, snmpTimeoutMs: 1000 }) });
+    // The CA as serve has it: a CRL built on schedule and the OCSP responder (ca.crl-fresh, ca.ocsp).
+    await new CrlService(authority, { validityHours: config.ca.crlValidityHours, intervalSeconds: config.ca.crlIntervalSeconds, afterChangeSeconds: config.ca.crlAfterRevokeSeconds }).build('bench-ec', 'full');
+    const ocsp = new OcspResponder(authority, { validitySeconds: config.ca.ocspValiditySeconds });
+    const service = new AuditService({ database, sources: liveSources({ config, authority, ocsp, monitor, snmpTimeoutMs: 1000 }) });
     for (let i = 0; i < options.hosts; i++) {
       await service.addHost({ name: `host-${i}`, kind: 'ssh', user: sshd.user, address: '127.0.0.1', port: sshd.port, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile, root: i % 2 ? roots.nonCompliant : roots.compliant }, { actor: 'bench', source: 'bench' });
     }

@@ -12,6 +12,7 @@ export { parseSan, formatSan } from './sans.js';
 export { parseSerial, newSerial, type Serial } from './serial.js';
 export { REVOCATION_REASONS, OPERATOR_REASONS, parseReason, type RevocationReason } from './revocation.js';
 export { toPem } from './asn1/der.js';
+export { sm2Verify, isSm2Key } from './sm2/index.js';
 export type { CertificateRecord, CertificateStatus } from './store.js';
 export { caRoutes, type CaRoutesOptions } from './routes.js';
 export { accessHierarchy, certificateDirectory, trustedClientCas, serverTlsMaterial } from './directory.js';

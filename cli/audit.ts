@@ -2,7 +2,7 @@
 // show, attest, waive, report. Parses arguments, calls audit/, prints.
 // (`audit-log` is another group: the suite's own tamper-evident log.)
 
-import { writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { AuditService, RunView, RunProgress } from '../audit/index.js';
 import { EgovError, openDatabase, openSecretBox } from '../core/index.js';
@@ -59,7 +59,7 @@ export function registerAuditCommands(program: Command): Command {
       } catch {
         backup = undefined; // no backup configuration: the backup items report it as an error
       }
-      const sources = liveSources({ config: suite.config, authority: suite.authority, access: suite.access, monitor, ...(backup ? { backup } : {}), ...(process.env.EGOV_AUDIT_SNMP_TIMEOUT_MS ? { snmpTimeoutMs: Number(process.env.EGOV_AUDIT_SNMP_TIMEOUT_MS) } : {}) });
+      const sources = liveSources({ config: suite.config, authority: suite.authority, ocsp: suite.ocsp, access: suite.access, monitor, ...(backup ? { backup } : {}), ...(process.env.EGOV_AUDIT_SNMP_TIMEOUT_MS ? { snmpTimeoutMs: Number(process.env.EGOV_AUDIT_SNMP_TIMEOUT_MS) } : {}) });
       const service = new AuditService({ database: suite.database, sources, nodeExists: async (name) => (await monitor.inventory.getNode(name).then(() => true, () => false)) });
       return await work(service);
     } finally {
@@ -199,6 +199,22 @@ export function registerAuditCommands(program: Command): Command {
     .action(async (code: string, opts: { reason: string; until: string; system?: string }) => {
       const f = await withAudit(false, (s) => s.waive({ code, reason: opts.reason, until: opts.until, ...(opts.system ? { system: opts.system } : {}) }, cliActor()));
       out(f, () => `waiver #${f.id}: ${f.code} accepted by ${f.recordedBy} until ${f.validUntil.slice(0, 10)}`);
+    });
+
+  audit
+    .command('attachment <sha256>')
+    .description('export an attachment of an attestation by its SHA-256 (the export is audited)')
+    .requiredOption('--out <file>', 'where to write it')
+    .option('--force', 'overwrite an existing file')
+    .action(async (sha: string, opts: { out: string; force?: boolean }) => {
+      if (existsSync(opts.out) && !opts.force) throw new EgovError('conflict', `${opts.out} exists already (--force overwrites it)`);
+      const file = await withAudit(false, (s) => s.exportAttachment(sha, cliActor()));
+      // Written beside the target and renamed: an interrupted export leaves no half file under the name.
+      const partial = `${opts.out}.partial-${process.pid}`;
+      writeFileSync(partial, file.content, { mode: 0o600 });
+      renameSync(partial, opts.out);
+      const { content, ...info } = file;
+      out({ ...info, out: opts.out }, () => `attachment ${file.sha256.slice(0, 12)} (${file.name}, ${file.mediaType}, ${content.length} bytes, stored by ${file.storedBy} on ${file.storedAt.slice(0, 10)}) written to ${opts.out}`);
     });
 
   audit

@@ -3,7 +3,10 @@
 // "new high risk / score dropped" reaches onAuditChange listeners; the
 // scheduled job is in serve's runner.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onAuditChange, type AuditChange } from '../audit/index.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AuditService, onAuditChange, type AuditChange } from '../audit/index.js';
 import { ADMIN_PASSWORD, call, signIn, startDeskSuite, type DeskSuite, type Person } from './support/desk.js';
 
 let desk: DeskSuite;
@@ -67,6 +70,34 @@ describe('/api/audit', () => {
       expect(desk.started.jobs).toBeDefined();
     } finally {
       stop();
+    }
+  });
+
+  it('attachments: the auditor and the officer download one as stored (audited), a ca-admin cannot; bad and unknown SHA-256s', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'egov-audit-api-'));
+    try {
+      const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('a photo of the machine room door')]);
+      writeFileSync(path.join(dir, 'door.png'), png);
+      const f = await new AuditService({ database: desk.suite.database }).attest({ code: 'L3-PES1-03', result: 'pass', note: 'door reader photographed', files: [path.join(dir, 'door.png')], until: '2099-12-31' }, { actor: 'Officer Wang', source: 'test' });
+      const sha = f.attachments[0]!;
+      const got = await api(auditor, 'GET', `/api/audit/attachments/${sha}`);
+      expect(got.status, got.text).toBe(200);
+      expect(got.headers['content-type']).toBe('image/png');
+      expect(got.headers['content-disposition']).toContain('filename="door.png"');
+      expect(got.headers['x-content-type-options']).toBe('nosniff');
+      expect(got.body.equals(png)).toBe(true);
+      expect((await api(officer, 'GET', `/api/audit/attachments/${sha}`)).status).toBe(200);
+      expect((await api(caAdmin, 'GET', `/api/audit/attachments/${sha}`)).status).toBe(403);
+      const unknown = await api(auditor, 'GET', `/api/audit/attachments/${'0'.repeat(64)}`);
+      expect(unknown.status).toBe(404);
+      const bad = await api(auditor, 'GET', '/api/audit/attachments/not-a-hash');
+      expect(bad.status).toBe(400);
+      expect(bad.text).toContain('is not a SHA-256');
+      const log = await desk.suite.database.db.selectFrom('audit_log').select(['actor', 'outcome', 'object']).where('action', '=', 'audit.attachment-download').orderBy('id').execute();
+      expect(log.map((l) => `${l.outcome}:${l.object}`)).toEqual([`success:audit-attachment:${sha}`, `success:audit-attachment:${sha}`, `failure:audit-attachment:${'0'.repeat(64)}`]);
+      expect(log[0]!.actor).toContain('Auditor Li');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

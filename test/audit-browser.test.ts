@@ -3,11 +3,12 @@
 // sees the score change; the auditor reads and sees no forms; the backups
 // page says the DR level and why it is not higher; the audit log searches
 // and verifies; English and Chinese.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditService } from '../audit/index.js';
 import { ADMIN_PASSWORD, startDeskSuite, type DeskSuite, type Person } from './support/desk.js';
 
 const CHROMIUM = process.env.EGOV_CHROMIUM ?? '/usr/bin/chromium';
@@ -81,6 +82,17 @@ describe('audit pages in chromium', () => {
     await page.waitForURL(/\/audits\/runs\/\d+/);
     expect(Number(await page.locator('#score').textContent())).toBeGreaterThan(firstScore);
     expect(await page.locator('#trend tbody tr').count()).toBe(2);
+    // An item that does not pass names the runbook or article that fixes it, linked.
+    const runId = Number(/\/audits\/runs\/(\d+)/.exec(page.url())![1]);
+    const stored = await new AuditService({ database: desk.suite.database }).getRun(runId);
+    const fixable = stored.results.find((r) => r.remedies?.some((m) => m.kind === 'runbook'))!;
+    expect(fixable, 'an item with a runbook remedy').toBeDefined();
+    await page.goto(`${desk.secureBase}/audits/items/${fixable.code}?run=${runId}`);
+    for (const m of fixable.remedies!) expect(await page.locator(`#remedy-${m.kind}-${m.id}`).getAttribute('href')).toBe(m.kind === 'kb' ? `/kb/articles/${m.id}` : `/runbooks#runbook-${m.id}`);
+    const runbook = fixable.remedies!.find((m) => m.kind === 'runbook')!;
+    await page.click(`#remedy-runbook-${runbook.id}`);
+    await page.waitForURL((u) => u.pathname === '/runbooks');
+    expect(await page.locator(`#runbook-${runbook.id}`).count()).toBe(1);
 
     // Backups: the DR level and why not higher.
     await page.goto(`${desk.secureBase}/backups`);
@@ -95,6 +107,12 @@ describe('audit pages in chromium', () => {
     await page.click('#verify');
     await expect(page.locator('.flash.ok').textContent()).resolves.toMatch(/chain intact|哈希链完整/);
 
+    // An attestation with an evidence file (recorded as the CLI does): the item page links it for download.
+    const scan = path.join(tmp, '门禁记录.pdf');
+    writeFileSync(scan, '%PDF-1.4\n% access-control log, November\n');
+    const attested = await new AuditService({ database: desk.suite.database }).attest({ code: 'L2-CES1-01', result: 'partial', note: 'password policy seen on paper', files: [scan], until: '2099-12-31' }, { actor: 'Officer Sun', source: 'test' });
+    const sha = attested.attachments[0]!;
+
     const auditor = await desk.person('Auditor Qian', ['auditor']);
     const ro = await open(auditor, 'zh-CN');
     await ro.goto(`${desk.secureBase}/audits`);
@@ -104,5 +122,14 @@ describe('audit pages in chromium', () => {
     await ro.click('a[href^="/audits/items/L2-CES1-01"]');
     expect(await ro.locator('#attest-form').count()).toBe(0);
     await expect(ro.locator('#requirement').textContent()).resolves.toMatch(/口令/);
+    const link = ro.locator(`#attachment-${sha.slice(0, 12)}`);
+    await expect(link.textContent()).resolves.toBe('门禁记录.pdf');
+    const [download] = await Promise.all([ro.waitForEvent('download'), link.click()]);
+    expect(download.suggestedFilename()).toBe('门禁记录.pdf');
+    const saved = path.join(tmp, 'downloaded.pdf');
+    await download.saveAs(saved);
+    expect(readFileSync(saved).equals(readFileSync(scan))).toBe(true);
+    const logged = await desk.suite.database.db.selectFrom('audit_log').select(['actor', 'object', 'outcome']).where('action', '=', 'audit.attachment-download').execute();
+    expect(logged).toEqual([{ actor: expect.stringContaining('Auditor Qian'), object: `audit-attachment:${sha}`, outcome: 'success' }]);
   });
 });

@@ -5,7 +5,9 @@ import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CATEGORY_CODES, CHECKLIST_DIR, COLLECTOR_NAMES, loadChecklist, loadHighRisks, parseChecklist, parseLevel } from '../audit/index.js';
+import { CATEGORY_CODES, CHECKLIST_DIR, COLLECTOR_NAMES, loadChecklist, loadHighRisks, loadRemedies, parseChecklist, parseLevel } from '../audit/index.js';
+import { RUNBOOKS } from '../playbooks/index.js';
+import { readdirSync } from 'node:fs';
 
 // /work/shared/reference/mlps-and-dr.md, "Item counts of the general requirements".
 const REFERENCE: Record<string, [number, number]> = {
@@ -78,5 +80,24 @@ describe('checklists', () => {
       expect(() => parseLevel('x')).toThrow('level must be 2 or 3');
       expect(() => parseChecklist(variant((t) => t.replace('level: 3', 'level: 5')), COLLECTOR_NAMES, risks)).toThrow('level must be 2 or 3');
     });
+  });
+
+  it('remedies: every collector exists, every runbook is registered and every article is in the starter knowledge base', () => {
+    const remedies = loadRemedies(COLLECTOR_NAMES);
+    expect(remedies.size).toBeGreaterThanOrEqual(9);
+    const starter = path.join(CHECKLIST_DIR, '..', '..', 'monitor', 'kb', 'starter').replace(`${path.sep}dist${path.sep}`, path.sep);
+    const articleIds = new Set(readdirSync(starter).filter((f) => /\.(ya?ml|md)$/.test(f) && f !== 'README.md').map((f) => /^id:\s*(\S+)/m.exec(readFileSync(path.join(starter, f), 'utf8'))![1]));
+    const runbooks = new Set(RUNBOOKS.map((r) => r.name));
+    for (const [collector, list] of remedies) {
+      expect(COLLECTOR_NAMES.has(collector)).toBe(true);
+      for (const r of list) expect(r.kind === 'runbook' ? runbooks.has(r.id) : articleIds.has(r.id), `${collector} ${r.kind} ${r.id}`).toBe(true);
+    }
+    expect(remedies.get('ca.crl-fresh')).toEqual([{ kind: 'runbook', id: 'publish-crl', collector: 'ca.crl-fresh' }, { kind: 'kb', id: 'crl-next-update', collector: 'ca.crl-fresh' }]);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'egov-remedies-'));
+    writeFileSync(path.join(dir, 'remedies.yaml'), 'collectors:\n  ca.crl-stale:\n    runbooks: [publish-crl]\n');
+    expect(() => loadRemedies(COLLECTOR_NAMES, dir)).toThrow('remedies for unknown collector "ca.crl-stale"');
+    const dir2 = mkdtempSync(path.join(os.tmpdir(), 'egov-remedies-'));
+    writeFileSync(path.join(dir2, 'remedies.yaml'), 'collectors:\n  ca.ocsp:\n    kb: ["Not An Id"]\n');
+    expect(() => loadRemedies(COLLECTOR_NAMES, dir2)).toThrow('not a runbook or article id');
   });
 });

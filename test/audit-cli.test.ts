@@ -102,7 +102,9 @@ describe('egov-ops audit', () => {
     expect(by(run, 'L3-CES1-01').checks.map((c: { collector: string }) => c.collector)).toEqual(['host.password-ageing', 'host.password-quality', 'host.empty-passwords', 'host.uid0-accounts']);
     expect(by(run, 'L3-PES1-02')).toMatchObject({ status: 'na', basis: 'not applicable: the room is on the ground floor of a leased data centre' });
     expect(by(run, 'L3-PES1-01').status).toBe('manual-pending');
-    expect(by(run, 'L3-CNS1-06').status).toBe('pass'); // ECDSA P-256 hierarchy, unexpired
+    // ECDSA P-256 hierarchy, unexpired, the OCSP responder answers; but no CRL has been built (serve is not running).
+    expect(by(run, 'L3-CNS1-06').status).toBe('partial');
+    expect(Object.fromEntries(by(run, 'L3-CNS1-06').checks.map((c: { collector: string; status: string }) => [c.collector, c.status]))).toEqual({ 'ca.algorithms': 'pass', 'ca.expiry': 'pass', 'ca.crl-fresh': 'fail', 'ca.ocsp': 'pass' });
     expect(by(run, 'L3-CES1-27').status).toBe('partial'); // strong algorithms, but no SM2 hierarchy
     expect(by(run, 'L3-MMS1-29').status).toBe('partial'); // ca.algorithms pass, ca.sm2-hierarchy fail
     expect(by(run, 'L3-MMS1-30').status).toBe('fail'); // ca.sm2-hierarchy alone
@@ -182,6 +184,27 @@ describe('egov-ops audit', () => {
     expect(text).toContain('L3-CES1-01');
     expect(text).toContain('自评估结果');
     await expect(egov([...d(), 'audit', 'report', String(second.id), '--format', 'docx', '--out', file('docx')])).rejects.toThrow('--format must be one of');
+  });
+
+  it('attachment exports a stored evidence file by its SHA-256, audited; refuses a bad or unknown one and an existing file', async () => {
+    const database = await openDatabase({ dataDir });
+    const [stored] = await database.db.selectFrom('mlps_attachment').select(['sha256', 'content']).execute();
+    await database.close();
+    const scratch = tempDir();
+    const target = path.join(scratch, 'exported.pdf');
+    const done = JSON.parse((await egov([...d(), '--json', 'audit', 'attachment', stored!.sha256, '--out', target])).stdout);
+    expect(done).toMatchObject({ sha256: stored!.sha256, name: 'room-photo.pdf', mediaType: 'application/pdf', out: target });
+    expect(readFileSync(target).equals(Buffer.from(stored!.content))).toBe(true);
+    expect(execFileSync('sha256sum', [target], { encoding: 'utf8' }).split(' ')[0]).toBe(stored!.sha256);
+    await expect(egov([...d(), 'audit', 'attachment', stored!.sha256, '--out', target])).rejects.toThrow('exists already');
+    expect((await egov([...d(), 'audit', 'attachment', stored!.sha256.toUpperCase(), '--out', target, '--force'])).stdout).toContain('room-photo.pdf, application/pdf');
+    await expect(egov([...d(), 'audit', 'attachment', 'abc', '--out', path.join(scratch, 'x')])).rejects.toThrow('is not a SHA-256');
+    await expect(egov([...d(), 'audit', 'attachment', 'f'.repeat(64), '--out', path.join(scratch, 'y')])).rejects.toThrow('no attachment');
+    expect(statSync(path.join(scratch, 'y'), { throwIfNoEntry: false })).toBeUndefined();
+    const again = await openDatabase({ dataDir });
+    const log = await again.db.selectFrom('audit_log').select(['outcome', 'object']).where('action', '=', 'audit.attachment-download').execute();
+    await again.close();
+    expect(log.map((l) => l.outcome)).toEqual(['success', 'success', 'failure']);
   });
 
   it('a level-2 system on a non-compliant host names the high risks', async () => {

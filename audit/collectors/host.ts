@@ -146,6 +146,8 @@ function runOnHost(target: HostTarget, script: string, root: string): Promise<st
       else if (target.kind === 'ssh' && code === 255) reject(describeSshFailure(target, stderr));
       else reject(new EgovError('unavailable', `host ${target.name}: the file reader exited with ${code}: ${stderr.trim()}`));
     });
+    // ssh that cannot connect exits before reading the script: the pipe breaks (EPIPE), and the exit status says why.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(script);
   });
 }

@@ -10,6 +10,7 @@ import type { NodeStatus, NodeView } from '../../monitor/index.js';
 import { SnmpSession, parseOid } from '../../agents/snmp/index.js';
 import { ADMIN_ROLES, verifyAuditLog, type BindingView, type Config, type Database } from '../../core/index.js';
 import type { CheckResult, CheckStatus, EvidenceEntry } from './types.js';
+import { probeOcsp } from './ocsp-probe.js';
 
 export const SUITE_COLLECTOR_VERSION = '1.0.0';
 const DAY = 86_400_000;
@@ -29,6 +30,19 @@ export interface SuiteSources {
   syslogVolume?: (from: number, to: number) => Promise<Array<{ node: string | null; messages: number }>>;
   /** backup: status with the DR level. */
   backupStatus?: () => Promise<StatusReport>;
+  /** ca: the newest stored full CRL of each hierarchy (read, never built: an audit must not freshen what it judges). */
+  crls?: () => Promise<Array<{ ca: string; number: number; thisUpdate: string; nextUpdate: string; entries: number } | { ca: string; none: true }>>;
+  /** ca: the suite's OCSP responder, each hierarchy's chain and a certificate it has issued. */
+  ocsp?: {
+    respond(ca: string, request: Buffer): Promise<Buffer>;
+    chain(ca: string): Promise<Buffer[]>;
+    /** A certificate of the CA (hex serial and stored status), or null when it has issued none. */
+    knownCertificate(ca: string): Promise<{ serial: string; status: 'good' | 'revoked' | 'hold' } | null>;
+  };
+  /** monitor: each agent's deliveries (monitor_agent). */
+  agents?: () => Promise<Array<{ agent: string; lastSeenAt: string }>>;
+  /** backup: per plan that saves the suite's stores (the database, so the audit log), each of its targets' snapshots. */
+  storeBackups?: () => Promise<Array<{ plan: string; target: string; kind: string; rpoHours: number; snapshots: Array<{ id: string; time: string }>; error?: string }>>;
   /** SNMP probe timing (tests shorten it). */
   snmpTimeoutMs?: number;
   now?: () => Date;
@@ -270,6 +284,144 @@ const checks: Record<string, { description: string; check: (s: SuiteSources, now
       const evidence = [{ source: `backup DR level (${dr.edition})`, text: `level ${dr.level}${dr.name ? ` ${dr.name} (${dr.nameZh})` : ''}` }, ...(dr.nextLevel ? dr.nextLevel.missing.map((m) => ({ source: `level ${dr.nextLevel!.level} not reached`, text: m })) : [])];
       if (dr.level >= 4) return { status: 'pass', summary: `DR level ${dr.level}`, evidence };
       return { status: dr.level >= 2 ? 'partial' : 'fail', summary: `DR level ${dr.level}: ${dr.nextLevel ? `level ${dr.nextLevel.level} needs ${dr.nextLevel.missing.join('; ')}` : ''}`, evidence, hint: 'see the backups page for what the next level needs' };
+    },
+  },
+  'ca.crl-fresh': {
+    description: "each CA's newest full CRL has its nextUpdate in the future and was built within twice the CRL interval",
+    async check(s, now) {
+      const list = await need(s.crls, 'the CA\'s CRLs')();
+      if (!list.length) return { status: 'na', summary: 'no CA hierarchy', evidence: [] };
+      const intervalMs = s.config.ca.crlIntervalSeconds * 1000;
+      const evidence: EvidenceEntry[] = [];
+      const expired: string[] = [];
+      const stale: string[] = [];
+      for (const c of list) {
+        if ('none' in c) {
+          evidence.push({ source: `ca ${c.ca} crl`, text: 'no CRL built yet' });
+          expired.push(`${c.ca} (none)`);
+          continue;
+        }
+        const ageMin = Math.round((now.getTime() - Date.parse(c.thisUpdate)) / 60_000);
+        evidence.push({ source: `ca ${c.ca} crl #${c.number}`, text: `thisUpdate ${c.thisUpdate} (${ageMin} min ago), nextUpdate ${c.nextUpdate}, ${c.entries} entries` });
+        if (Date.parse(c.nextUpdate) <= now.getTime()) expired.push(`${c.ca} (expired ${c.nextUpdate})`);
+        else if (now.getTime() - Date.parse(c.thisUpdate) > 2 * intervalMs) stale.push(`${c.ca} (built ${ageMin} min ago)`);
+      }
+      if (expired.length) return { status: 'fail', summary: `CRLs missing or past their nextUpdate: ${expired.join(', ')}`, evidence, hint: 'run egov-ops serve (it builds CRLs on schedule) or egov-ops ca crl CA; relying parties reject an expired CRL' };
+      if (stale.length) return { status: 'partial', summary: `CRLs still valid but not rebuilt on schedule (interval ${s.config.ca.crlIntervalSeconds} s): ${stale.join(', ')}`, evidence, hint: 'check that serve is running its crl.full job' };
+      return { status: 'pass', summary: `${list.length} CA(s) publish a fresh CRL`, evidence };
+    },
+  },
+  'ca.ocsp': {
+    description: "the suite's OCSP responder answers a real request (built by openssl, with a nonce) for a known serial of each CA, with the status the CA holds, signed verifiably",
+    async check(s) {
+      const list = await need(s.hierarchies, 'the CA')();
+      const ocsp = need(s.ocsp, 'the OCSP responder');
+      if (!list.length) return { status: 'na', summary: 'no CA hierarchy', evidence: [] };
+      const evidence: EvidenceEntry[] = [];
+      const bad: string[] = [];
+      for (const h of list) {
+        const known = await ocsp.knownCertificate(h.name);
+        // A CA that has issued nothing is still asked: about a serial it never issued, which must be "unknown".
+        const serial = known?.serial ?? 'ffeeddccbbaa99887766';
+        const expected = !known ? 'unknown' : known.status === 'good' ? 'good' : 'revoked';
+        try {
+          const r = await probeOcsp({ ca: h.name, algorithm: h.algorithm, chain: await ocsp.chain(h.name), serial, expected, respond: ocsp.respond });
+          evidence.push({ source: `ocsp ${h.name}${known ? '' : ' (no certificate issued: unissued serial)'}`, text: r.detail });
+          if (!r.ok) bad.push(`${h.name}: ${r.status ?? 'no status'}${r.verified ? '' : ', not verified'}`);
+        } catch (error) {
+          evidence.push({ source: `ocsp ${h.name}`, text: `failed: ${(error as Error).message}` });
+          bad.push(`${h.name}: ${(error as Error).message}`);
+        }
+      }
+      if (bad.length) return { status: 'fail', summary: `OCSP answers wrong or unverifiable: ${bad.join('; ')}`, evidence, hint: 'check the responder certificate (egov-ops ca show) and that serve answers /ocsp/CA' };
+      return { status: 'pass', summary: `the OCSP responder answered and signed correctly for ${list.length} CA(s)`, evidence };
+    },
+  },
+  'monitor.agents-per-zone': {
+    description: 'each zone of the inventory has an agent that delivered within monitor.staleAfterSeconds and that serves that zone (it fetched the zone\'s device list or shipped logs or events of its nodes in the last 24 h)',
+    async check(s, now) {
+      const nodes = await need(s.nodes, 'the monitor inventory')();
+      const agents = await need(s.agents, 'the monitor\'s agent deliveries')();
+      const zones = [...new Set(nodes.map((n) => n.zone))].sort();
+      if (!zones.length) return { status: 'fail', summary: 'no inventory nodes: no zone is monitored', evidence: [], hint: 'egov-ops node import' };
+      const zoneOf = new Map(nodes.map((n) => [n.name, n.zone]));
+      const since = now.getTime() - DAY;
+      const db = s.database.db;
+      // Which agent serves which zone: the monitor keeps the agent on each stored log and event, and the
+      // audit log records each agent's reading of its zone's SNMP credentials (GET /api/monitor/agent/targets).
+      const pairs = new Set<string>();
+      for (const r of await db.selectFrom('monitor_log').select(['agent', 'node']).distinct().where('received_at', '>=', since).where('node', 'is not', null).execute()) pairs.add(`${r.agent}\u0000${r.node}`);
+      for (const r of await db.selectFrom('monitor_event').select(['agent', 'node']).distinct().where('received_at', '>=', since).where('node', 'is not', null).execute()) pairs.add(`${r.agent}\u0000${r.node}`);
+      for (const r of await db.selectFrom('audit_log').select(['actor', 'object']).distinct().where('action', '=', 'monitor.node.credentials-read').where('outcome', '=', 'success').where('at', '>=', new Date(since).toISOString()).execute())
+        pairs.add(`${r.actor.replace(/\s+\([0-9A-Fa-f:]{2,}\)$/, '')}\u0000${r.object.replace(/^monitor:node\//, '')}`);
+      const served = new Map<string, Set<string>>();
+      for (const p of pairs) {
+        const [agent, node] = p.split('\u0000') as [string, string];
+        const zone = zoneOf.get(node);
+        if (zone) served.set(zone, (served.get(zone) ?? new Set()).add(agent));
+      }
+      const staleMs = s.config.monitor.staleAfterSeconds * 1000;
+      const seen = new Map(agents.map((a) => [a.agent, a.lastSeenAt]));
+      const evidence: EvidenceEntry[] = [];
+      const uncovered: string[] = [];
+      for (const zone of zones) {
+        const names = [...(served.get(zone) ?? [])].sort();
+        const fresh = names.filter((a) => seen.has(a) && now.getTime() - Date.parse(seen.get(a)!) <= staleMs);
+        const described = names.map((a) => `${a} (last delivery ${seen.get(a) ?? 'never'})`).join(', ');
+        evidence.push({ source: `zone ${zone} (${nodes.filter((n) => n.zone === zone).length} nodes)`, text: names.length ? `agents: ${described}` : 'no agent served this zone in 24 h' });
+        if (!fresh.length) uncovered.push(zone);
+      }
+      if (!uncovered.length) return { status: 'pass', summary: `every zone (${zones.join(', ')}) has an agent that delivered within ${s.config.monitor.staleAfterSeconds} s`, evidence };
+      return { status: uncovered.length < zones.length ? 'partial' : 'fail', summary: `zones without a live agent: ${uncovered.join(', ')}`, evidence, hint: 'start (or fix) an egov-ops agent in each zone: egov-ops agent --zone ZONE' };
+    },
+  },
+  'monitor.clock-offset': {
+    description: "devices' clock offset measured from RFC 5424 syslog: the message's own timestamp minus when the zone agent received it (median per device over 24 h; at most 1 s passes, over 60 s fails); RFC 3164 messages carry no year or zone and are not used",
+    async check(s, now) {
+      const since = now.getTime() - DAY;
+      const rows = await s.database.db
+        .selectFrom('monitor_log')
+        .select(['node', 'time', 'received_at'])
+        .where('format', '=', 'rfc5424')
+        .where('received_at', '>=', since)
+        .where('node', 'is not', null)
+        .orderBy('id', 'desc')
+        .limit(50_000)
+        .execute();
+      // A message whose time equals its receipt had no timestamp of its own (NILVALUE): nothing to measure.
+      const per = new Map<string, number[]>();
+      for (const r of rows) if (Number(r.time) !== Number(r.received_at)) (per.get(r.node!) ?? per.set(r.node!, []).get(r.node!)!).push(Number(r.time) - Number(r.received_at));
+      if (!per.size) return { status: 'na', summary: 'no device sent timestamped RFC 5424 syslog in 24 h: clock offsets cannot be measured here (host.time-sync and an attestation cover them)', evidence: [{ source: 'monitor logs (24 h)', text: `${rows.length} RFC 5424 messages, none with its own timestamp` }] };
+      const offsets = [...per.entries()].map(([node, list]) => {
+        const sorted = list.sort((a, b) => a - b);
+        return { node, median: sorted[Math.floor(sorted.length / 2)]!, samples: sorted.length, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+      }).sort((a, b) => Math.abs(b.median) - Math.abs(a.median));
+      const evidence = offsets.slice(0, 30).map((o) => ({ source: `node ${o.node} syslog (24 h)`, text: `median offset ${(o.median / 1000).toFixed(3)} s over ${o.samples} messages (min ${(o.min / 1000).toFixed(3)} s, max ${(o.max / 1000).toFixed(3)} s)` }));
+      const far = offsets.filter((o) => Math.abs(o.median) > 60_000);
+      const off = offsets.filter((o) => Math.abs(o.median) > 1000);
+      if (far.length) return { status: 'fail', summary: `${far.length} of ${offsets.length} devices' clocks are more than 60 s off: ${far.slice(0, 10).map((o) => `${o.node} ${(o.median / 1000).toFixed(0)} s`).join(', ')}`, evidence, hint: 'point the devices at the city\'s NTP servers; audit records with wrong times cannot be correlated' };
+      if (off.length) return { status: 'partial', summary: `${off.length} of ${offsets.length} devices' clocks are more than 1 s off`, evidence, hint: 'check the devices\' NTP configuration' };
+      return { status: 'pass', summary: `${offsets.length} devices' clocks within 1 s of their agents'`, evidence };
+    },
+  },
+  'auditlog.backup': {
+    description: "the audit log is backed up: a backup plan saves the suite's stores (the database export holds audit_log) and one of its targets has a snapshot within its RPO objective",
+    async check(s, now) {
+      const list = await need(s.storeBackups, 'the backup module')();
+      if (!list.length) return { status: 'fail', summary: "no backup plan saves the suite's stores: the audit log is not backed up", evidence: [], hint: 'give a backup plan stores: true (the default plan has it)', highRisks: ['no-local-backup'] };
+      const evidence: EvidenceEntry[] = [];
+      let recent = false;
+      let any = false;
+      for (const b of list) {
+        const newest = [...b.snapshots].sort((x, y) => y.time.localeCompare(x.time))[0];
+        const ageH = newest ? (now.getTime() - Date.parse(newest.time)) / 3_600_000 : null;
+        evidence.push({ source: `backup plan ${b.plan} -> ${b.target} (${b.kind})`, text: b.error ? `snapshots not readable: ${b.error}` : newest ? `${b.snapshots.length} snapshots; newest ${newest.id.slice(0, 8)} at ${newest.time} (${ageH!.toFixed(1)} h ago, RPO objective ${b.rpoHours} h)` : 'no snapshot' });
+        if (newest) any = true;
+        if (newest && ageH! <= b.rpoHours) recent = true;
+      }
+      if (recent) return { status: 'pass', summary: 'the audit log is in a snapshot within its RPO objective', evidence };
+      if (any) return { status: 'partial', summary: 'the audit log is backed up, but no snapshot is within its RPO objective', evidence, hint: 'egov-ops backup run (and check the schedule in serve)' };
+      return { status: 'fail', summary: 'no snapshot holds the audit log yet', evidence, hint: 'egov-ops backup run', highRisks: ['no-local-backup'] };
     },
   },
 };

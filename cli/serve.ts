@@ -91,7 +91,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   const auditBackups = new BackupService({ config: suite.config, database: suite.database, actor: { actor: 'system', source: 'audit' } });
   const audit = new AuditService({
     database: suite.database,
-    sources: liveSources({ config: suite.config, authority, access, monitor, backup: auditBackups }),
+    sources: liveSources({ config: suite.config, authority, access, monitor, backup: auditBackups, ocsp }),
     nodeExists: (name) => monitor.inventory.getNode(name).then(() => true, () => false),
   });
   jobs.add(scheduledAuditJob(audit, { log: (line) => logger.info({}, line) }));

@@ -38,6 +38,10 @@ describe('/api/audit', () => {
       expect(run.results).toHaveLength(135);
       // The suite's own evidence: two factors and separated duties are live from access control.
       expect(run.results.find((r: { code: string }) => r.code === 'L2-SMC1-01').checks[0]).toMatchObject({ collector: 'access.two-factor', status: 'pass' });
+      // The OCSP responder serve runs is the one the audit asks (no error for want of it).
+      const ocspChecks = run.results.flatMap((r: { checks: Array<{ collector: string; status: string; summary: string }> }) => r.checks).filter((c: { collector: string }) => c.collector === 'ca.ocsp');
+      expect(ocspChecks.length).toBeGreaterThan(0);
+      for (const c of ocspChecks) expect(c.status, c.summary).not.toBe('error');
       const read = await api(auditor, 'GET', `/api/audit/runs/${run.id}`);
       expect(read.status).toBe(200);
       expect(read.json().score).toBe(run.score);

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { accessHierarchy, caRoutes, deskPages, raRoutes, serverTlsMaterial, trustedClientCas } from '../ca/index.js';
 import { BackupScheduler, BackupService } from '../backup/index.js';
-import { accessRoutes, consolePages, coordinatorFor, createLogger, createServer, EgovError, JobRunner, openSecretBox } from '../core/index.js';
+import { accessRoutes, consolePages, coordinatorFor, createLogger, createServer, DatabaseRateStore, EgovError, JobRunner, openSecretBox } from '../core/index.js';
 import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, topologyPages, type Monitor } from '../monitor/index.js';
 import { agentDeliverySource, alertsSource, backupSource, caSource, nodeStateSource, SuiteMetrics, SUITE_METRICS_INTERVAL_MS, syslogVolumeSource } from '../dashboards/index.js';
 import { AuditService, auditPages, auditRoutes, liveSources, scheduledAuditJob } from '../audit/index.js';
@@ -61,6 +61,8 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   // On PostgreSQL the instances sharing the database run each due time once,
   // under the scheduler lease (core/cluster.ts); on SQLite this instance runs everything.
   const jobLog = (level: 'debug' | 'info' | 'warn' | 'error', line: string, fields?: Record<string, unknown>) => logger[level](fields ?? {}, line);
+  // Sign-in and enrolment limits counted in the database: one count per client across instances.
+  const rateStore = new DatabaseRateStore(suite.database);
   const coordinator = coordinatorFor(suite.database, { log: jobLog, ...clusterTimings() });
   const jobs = new JobRunner({ log: jobLog, coordinator });
   const monitor = await openMonitor({
@@ -107,7 +109,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
       passphrase: options.passphrase,
       by: { actor: 'system', source: 'serve' },
     });
-    const app = createServer({ logger, tls: { ...tls, ca: await trustedClientCas(authority) }, access });
+    const app = createServer({ logger, tls: { ...tls, ca: await trustedClientCas(authority) }, access, rateStore });
     await app.register(caRoutes, { authority, crls, ocsp });
     await app.register(accessRoutes, { access });
     await app.register(consolePages, { access });
@@ -133,7 +135,7 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     options.announce('no RSA/ECDSA hierarchy yet: the HTTPS desk and API (client certificates) start once one exists (`egov-ops ca init --algorithm ecdsa-p256 ...`)');
   }
 
-  const app = createServer({ logger, ...(secureUrl ? { secureUrl } : {}) });
+  const app = createServer({ logger, rateStore, ...(secureUrl ? { secureUrl } : {}) });
   await app.register(caRoutes, { authority, crls, ocsp });
   // Full CRLs on their interval, deltas soon after a status change (on any instance).
   for (const job of crls.jobs()) jobs.add(job);

@@ -46,6 +46,7 @@ export interface TlsOptions {
   ca: Array<string | Buffer>;
 }
 
+import { MemoryRateStore, type RateStore } from './rate-store.js';
 import { BODY_LIMIT_BYTES, FORM_BODY_LIMIT_BYTES, HEADERS_TIMEOUT_MS, HSTS_HEADER, RATE_LIMITS, REQUEST_TIMEOUT_MS, bodyLimitOf, type RateLimit, type RateLimitName } from './limits.js';
 
 export { BODY_LIMIT_BYTES, FORM_BODY_LIMIT_BYTES, HEADERS_TIMEOUT_MS, HSTS_HEADER, RATE_LIMITS, REQUEST_TIMEOUT_MS, type RateLimit, type RateLimitName } from './limits.js';
@@ -62,32 +63,8 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   /** Overrides of RATE_LIMITS (tests lower them). */
   rateLimits?: Partial<Record<RateLimitName, RateLimit>>;
-}
-
-/** Fixed-window counters per key; old windows are dropped as they pass. */
-class RateLimiter {
-  private readonly windows = new Map<string, { startedAt: number; count: number }>();
-  private lastSweep = 0;
-
-  constructor(private readonly now: () => number = Date.now) {}
-
-  /** Counts one request; returns the seconds to wait when over the limit, else 0. */
-  take(key: string, limit: RateLimit): number {
-    const now = this.now();
-    const windowMs = limit.windowSeconds * 1000;
-    if (now - this.lastSweep > windowMs) {
-      for (const [k, w] of this.windows) if (now - w.startedAt >= windowMs) this.windows.delete(k);
-      this.lastSweep = now;
-    }
-    let window = this.windows.get(key);
-    if (!window || now - window.startedAt >= windowMs) {
-      window = { startedAt: now, count: 0 };
-      this.windows.set(key, window);
-    }
-    window.count++;
-    if (window.count <= limit.max) return 0;
-    return Math.max(1, Math.ceil((window.startedAt + windowMs - now) / 1000));
-  }
+  /** Where requests are counted against the limits (default: this process's memory). */
+  rateStore?: RateStore;
 }
 
 // Loaded when a server is made, not when the CLI starts: most commands never serve.
@@ -189,14 +166,14 @@ export function createServer(options: ServerOptions): FastifyInstance {
   };
 
   // Rate limits: counted before anything else runs (authentication, a password hash, a key).
-  const limiter = new RateLimiter();
+  const limiter = options.rateStore ?? new MemoryRateStore();
   const limits: Record<RateLimitName, RateLimit> = { ...RATE_LIMITS, ...(options.rateLimits ?? {}) };
   const checkRate = async (request: FastifyRequest, reply: FastifyReply) => {
     const name = request.routeOptions.config?.rateLimit as RateLimitName;
     const limit = limits[name];
     const der = options.tls ? presentedCertificate(request).der : undefined;
     const holder = der ? createHash('sha256').update(der).digest('base64url') : 'no-certificate';
-    const wait = limiter.take(`${name}|${holder}|${request.ip}`, limit);
+    const wait = await limiter.take(`${name}|${holder}|${request.ip}`, limit);
     if (wait > 0) {
       reply.header('retry-after', String(wait));
       throw new EgovError('rate-limited', `too many ${name} requests from this ${der ? 'certificate and ' : ''}address: at most ${limit.max} in ${limit.windowSeconds} s; try again in ${wait} s`, { retryAfterSeconds: wait, limit: name });

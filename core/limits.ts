@@ -16,10 +16,10 @@ export const HSTS_HEADER = 'max-age=31536000';
 
 /**
  * Requests a route admits per window, counted per client certificate and
- * address (an enrolment has no certificate: per address). Kept in this
- * instance's memory: with N instances behind a balancer a client gets up to
- * N times the limit, which still bounds guessing; lockouts after wrong
- * passwords are in the database and shared.
+ * address (an enrolment has no certificate: per address). `serve` counts
+ * them in the database (core/rate-store.ts), so several instances behind a
+ * balancer share one count per client; lockouts after wrong passwords are
+ * in the database too.
  */
 export interface RateLimit {
   max: number;

@@ -39,7 +39,7 @@ describe('HSTS', () => {
   });
 });
 
-describe('rate limits (per instance)', () => {
+describe('rate limits', () => {
   it(`sign-in: ${RATE_LIMITS['sign-in'].max} a minute per certificate and address, then 429 with Retry-After`, async () => {
     const one = await desk.person('limits one', ['network-admin']);
     const other = await desk.person('limits other', ['network-admin']);

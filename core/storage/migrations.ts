@@ -692,6 +692,19 @@ export const migrations: Record<string, MigrationFactory> = {
       }
     },
   }),
+  // Rate-limit windows in the database, so several instances behind a
+  // balancer count one client's sign-ins and enrolments together.
+  '0021-rate-limits': () => ({
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('rate_window')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('rate_window_started').on('rate_window').column('started_at').execute();
+    },
+  }),
 };
 
 class StaticProvider implements MigrationProvider {

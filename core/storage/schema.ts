@@ -637,4 +637,12 @@ export interface Tables {
   mlps_result: MlpsResultTable;
   mlps_finding: MlpsFindingTable;
   mlps_attachment: MlpsAttachmentTable;
+  rate_window: RateWindowTable;
+}
+
+/** One client's requests to one named limit in its current window (core/rate-store.ts). */
+export interface RateWindowTable {
+  key: string;
+  started_at: number;
+  count: number;
 }

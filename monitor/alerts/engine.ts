@@ -668,7 +668,7 @@ export class AlertEngine {
             await this.resolve(tx, live, now, { actor: 'system', source: 'rules' }, 'its rule no longer exists');
             continue;
           }
-          if (alert.state === 'pending' && now - Date.parse(alert.startedAt) >= live.rule.forMs && now - live.lastRaisedAt < Math.max(live.rule.forMs, 5 * 60_000)) {
+          if (alert.state === 'pending' && now - Date.parse(alert.startedAt) >= live.rule.forMs && (live.rule.kind === 'event' || now - live.lastRaisedAt < Math.max(live.rule.forMs, 5 * 60_000))) {
             await this.fire(tx, live, now, nodes);
             continue;
           }

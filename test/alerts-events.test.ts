@@ -13,7 +13,7 @@ import { listAudit, type Database } from '../core/index.js';
 import { AlertService, auditAlerts, parseRuleSet } from '../monitor/alerts/index.js';
 import type { Monitor } from '../monitor/index.js';
 import { useEngines } from './support/engines.js';
-import { captureServer, monitorWithNodes, secrets, type CaptureServer } from './support/alerts.js';
+import { captureServer, monitorWithNodes, reach, secrets, type CaptureServer } from './support/alerts.js';
 
 const { engines, keep } = useEngines('events');
 const by = { actor: 'CN=Operator One', source: '127.0.0.1' };
@@ -39,7 +39,7 @@ describe.each(engines)('external events on $name', (engine) => {
     await hook.close();
   });
   const service = async () => {
-    const s = new AlertService({ database, monitor, secrets, rules: rules(), externalUrl: 'https://ops.example' });
+    const s = new AlertService({ database, monitor, secrets, rules: rules(), externalUrl: 'https://ops.example', dependencySettleMs: 50 });
     services.push(s);
     await s.putReceiver({ name: 'noc', type: 'webhook', url: `${hook.url}/hook` }, by);
     return s;
@@ -86,6 +86,27 @@ describe.each(engines)('external events on $name', (engine) => {
     await expect(s.raiseEvent({ rule: 'ups-on-battery', object: '', summary: 'x' })).rejects.toThrow(/object must be a non-empty string/);
     await expect(s.raiseEvent({ rule: 'ups-on-battery', object: 'ups:1', summary: 'x', labels: { 'bad-name': 'v' } })).rejects.toThrow(/label "bad-name" is not a label name/);
     expect((await s.list()).filter((a) => a.rule === 'ups-on-battery')).toHaveLength(1);
+  });
+
+  it('an event about a node behind a down parent folds into the parent\'s alert; after the parent returns it is told only if raised again', async () => {
+    const s = await service();
+    await monitor.ingestor.accept('agent-internal', [reach('core', false)]);
+    await s.settled();
+    const folded = await s.raiseEvent({ rule: 'ups-on-battery', object: 'ups:sw-b', node: 'sw-b', labels: { object: 'ups-b' }, summary: 'UPS at County B on battery' });
+    expect(folded).toMatchObject({ state: 'firing', mutedBy: 'folded', notified: false, labels: { state: 'unreachable' } });
+    const [core] = await s.list({ node: 'core', state: 'firing' });
+    expect(folded!.foldedInto).toBe(core!.id);
+    await new Promise((r) => setTimeout(r, 100));
+    await s.notifier.drain();
+    expect(hook.requests.map((r) => `${r.body.status}:${r.body.alerts.map((a: any) => `${a.labels.alertname}:${a.annotations.folded ?? 0}`).join(',')}`)).toEqual(['firing:node-down:1']);
+    // The core returns: the event waits; raised again, it is told on its own.
+    await monitor.ingestor.accept('agent-internal', [reach('core', true)]);
+    await s.settled();
+    expect((await s.detail(folded!.id))!.alert.held).toBe(true);
+    const told = await s.raiseEvent({ rule: 'ups-on-battery', object: 'ups:sw-b', node: 'sw-b', labels: { object: 'ups-b' }, summary: 'UPS at County B still on battery' });
+    expect(told).toMatchObject({ held: false, notified: true });
+    await s.notifier.drain();
+    expect(messages()).toEqual(['firing:node-down:core:firing', 'resolved:node-down:core:resolved', 'firing:ups-on-battery:ups-b:firing']);
   });
 
   it('an audit run scoring lower, with a new high risk, raises alerts; a later run that recovers clears them', async () => {

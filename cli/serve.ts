@@ -13,7 +13,7 @@ import { agentDeliverySource, alertsSource, backupSource, caSource, nodeStateSou
 import { AuditService, auditPages, auditRoutes, liveSources, onAuditChange, scheduledAuditJob } from '../audit/index.js';
 import { metricsOptions } from './monitor.js';
 import { playbookPages, playbookRoutes } from '../playbooks/index.js';
-import { alertPages, alertRoutes, AlertService, auditAlerts, firingAlertCounts, firingBanner } from '../monitor/alerts/index.js';
+import { alertEventRoutes, alertPages, alertRoutes, AlertService, auditAlerts, firingAlertCounts, firingBanner } from '../monitor/alerts/index.js';
 import { kbPages, kbRoutes, KnowledgeBase } from '../monitor/kb/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { Suite } from './context.js';
@@ -116,6 +116,8 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(monitorRoutes, { monitor });
     await app.register(statusPages, { monitor, top: (request) => firingBanner(alerts, request) });
     await app.register(alertRoutes, { alerts });
+    // Events from outside the metrics, raised and cleared by scripts (POST /api/alerts/events[/clear], network-admin; events branch).
+    await app.register(alertEventRoutes, { alerts });
     await app.register(alertPages, { alerts });
     await app.register(graphApiRoutes, { metrics: monitor.metrics });
     await app.register(topologyPages, { monitor });

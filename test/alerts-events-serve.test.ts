@@ -3,21 +3,36 @@
 // raise audit-score-dropped and audit-high-risk at once (onAuditChange), seen
 // through /api/alerts; a later run that recovers is not announced by the
 // audit room, and the alerts.evaluate job of serve's runner clears them.
+// Scripts raise and clear events of `kind: event` rules through
+// /api/alerts/events (network-admin only, audited).
 
+import { rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAudit } from '../core/index.js';
 import { ADMIN_PASSWORD, call, signIn, startDeskSuite, type DeskSuite, type Person } from './support/desk.js';
 
 let desk: DeskSuite;
 let officer: Person;
 let admin: Person;
+let auditor: Person;
+const rulesFile = path.join(os.tmpdir(), `egov-events-rules-${process.pid}.yaml`);
 
 beforeAll(async () => {
-  desk = await startDeskSuite();
+  // A rules file with an event rule of the site's own (serve reads alerts.rulesFile).
+  writeFileSync(rulesFile, 'rules:\n  - { name: ups-on-battery, kind: event, severity: critical, labels: { team: facilities } }\n');
+  desk = await startDeskSuite(`alerts:\n  rulesFile: ${rulesFile}\n`);
+  auditor = await desk.person('Auditor Li', ['auditor']);
   officer = await desk.person('Officer Wang', ['security-officer'], { password: ADMIN_PASSWORD });
   admin = await desk.person('Netadmin Chen', ['network-admin'], { password: ADMIN_PASSWORD });
   for (const who of [officer, admin]) expect((await signIn(desk, who, ADMIN_PASSWORD)).status).toBe(200);
+  expect((await signIn(desk, auditor)).status).toBe(200);
 }, 120_000);
-afterAll(async () => desk?.close());
+afterAll(async () => {
+  await desk?.close();
+  rmSync(rulesFile, { force: true });
+});
 
 const api = (who: Person, method: string, url: string, json?: unknown) => call(desk.secureBase, desk.caPem, who, method, url, { ...(json !== undefined ? { json } : {}), headers: who.csrf ? { 'x-csrf-token': who.csrf } : {} });
 
@@ -47,4 +62,26 @@ describe('serve: audit runs as alerts', () => {
     expect(after.filter((a) => a.state !== 'resolved')).toEqual([]);
     expect(after.map((a) => a.rule).sort()).toEqual(expect.arrayContaining(['audit-high-risk', 'audit-score-dropped']));
   }, 120_000);
+
+  it('a script raises and clears an event through /api/alerts/events (network-admin, audited); other rules and roles are refused', async () => {
+    const event = { rule: 'ups-on-battery', object: 'ups:city-dc', summary: 'UPS of the city data centre on battery, 35 min left', labels: { object: 'ups-dc-1' }, value: 35 };
+    expect((await api(auditor, 'POST', '/api/alerts/events', event)).status).toBe(403);
+    const nodeDown = await api(admin, 'POST', '/api/alerts/events', { ...event, rule: 'node-down' });
+    expect(nodeDown.status).toBe(400);
+    expect(nodeDown.text).toContain('only rules of kind event');
+    expect((await api(admin, 'POST', '/api/alerts/events', { ...event, rule: 'no-such-rule' })).status).toBe(404);
+    expect((await api(admin, 'POST', '/api/alerts/events', { ...event, node: 'no-such-node' })).status).toBe(404);
+    const raised = await api(admin, 'POST', '/api/alerts/events', event);
+    expect(raised.status, raised.text).toBe(201);
+    const alert = raised.json().alert;
+    expect(alert).toMatchObject({ rule: 'ups-on-battery', state: 'firing', severity: 'critical', labels: { team: 'facilities', object: 'ups-dc-1' }, value: 35 });
+    expect((await api(auditor, 'GET', `/api/alerts/${alert.id}`)).json().alert.state).toBe('firing');
+    const cleared = await api(admin, 'POST', '/api/alerts/events/clear', { rule: 'ups-on-battery', object: 'ups:city-dc', summary: 'mains back' });
+    expect(cleared.status, cleared.text).toBe(200);
+    expect(cleared.json().alert).toMatchObject({ id: alert.id, state: 'resolved' });
+    expect((await api(admin, 'POST', '/api/alerts/events/clear', { rule: 'ups-on-battery', object: 'ups:city-dc' })).json()).toEqual({ alert: null });
+    const log = await listAudit(desk.suite.database, { action: 'alerts.event-raise' });
+    expect(log[0]).toMatchObject({ actor: expect.stringContaining('Netadmin Chen'), object: `alert:${alert.id}`, outcome: 'success' });
+    expect((await listAudit(desk.suite.database, { action: 'alerts.event-clear' })).length).toBe(2);
+  }, 60_000);
 });

@@ -85,6 +85,7 @@ describe.each(engines)('external events on $name', (engine) => {
     await expect(s.raiseEvent({ rule: 'no-such-rule', object: 'x', summary: 'x' })).rejects.toThrow(/no alert rule "no-such-rule"/);
     await expect(s.raiseEvent({ rule: 'ups-on-battery', object: '', summary: 'x' })).rejects.toThrow(/object must be a non-empty string/);
     await expect(s.raiseEvent({ rule: 'ups-on-battery', object: 'ups:1', summary: 'x', labels: { 'bad-name': 'v' } })).rejects.toThrow(/label "bad-name" is not a label name/);
+    await expect(s.raiseEvent({ rule: 'ups-on-battery', object: 'ups:9', node: 'sw-nowhere', summary: 'x' })).rejects.toThrow(/no inventory node "sw-nowhere"/);
     expect((await s.list()).filter((a) => a.rule === 'ups-on-battery')).toHaveLength(1);
   });
 

@@ -386,22 +386,33 @@ export class AlertService {
    * its node, silences, notifications, escalation. Returns the live alert
    * (undefined when the rule is disabled or its scope excludes the node).
    */
-  async raiseEvent(event: ExternalEvent): Promise<Alert | undefined> {
+  async raiseEvent(event: ExternalEvent, by?: Actor): Promise<Alert | undefined> {
     const observation = this.observationOf(event, true);
     if (!observation) return undefined;
+    if (event.node && !(await this.engine.nodes()).has(event.node)) {
+      // The inventory is cached for 30 s: a node added since is looked up, and the cache refreshed.
+      await this.options.monitor.inventory.getNode(event.node).catch(() => {
+        throw new EgovError('not-found', `event ${event.rule}|${event.object}: no inventory node ${JSON.stringify(event.node)}`);
+      });
+      this.engine.invalidateNodes();
+    }
     await this.engine.apply([observation]);
     await this.notifier.kick();
-    return this.liveAlert(observation.rule.name, observation.object);
+    const alert = this.liveAlert(observation.rule.name, observation.object);
+    // Raised by a person or a script (the API): audited; raised by the suite's own wiring: the alert's timeline says it.
+    if (by) await this.options.database.write((tx) => appendAudit(tx, { actor: by.actor, action: 'alerts.event-raise', object: `alert:${alert?.id ?? '-'}`, source: by.source, outcome: 'success', detail: { rule: event.rule, object: event.object, node: event.node ?? null, summary: event.summary.slice(0, 300) } }));
+    return alert;
   }
 
   /** Clears a raised event: its live alert resolves (a resolution message where a firing one was sent). Returns the resolved alert, if one was live. */
-  async clearEvent(event: Omit<ExternalEvent, 'summary'> & { summary?: string }): Promise<Alert | undefined> {
+  async clearEvent(event: Omit<ExternalEvent, 'summary'> & { summary?: string }, by?: Actor): Promise<Alert | undefined> {
     const observation = this.observationOf({ ...event, summary: event.summary ?? '' }, false);
     if (!observation) return undefined;
     await this.engine.ready();
     const live = this.liveAlert(observation.rule.name, observation.object);
     await this.engine.apply([observation]);
     await this.notifier.kick();
+    if (by) await this.options.database.write((tx) => appendAudit(tx, { actor: by.actor, action: 'alerts.event-clear', object: `alert:${live?.id ?? '-'}`, source: by.source, outcome: 'success', detail: { rule: event.rule, object: event.object, wasLive: live !== undefined } }));
     return live ? this.engine.get(live.id) : undefined;
   }
 

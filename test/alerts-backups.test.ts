@@ -155,4 +155,20 @@ describe.each(engines)('backup alerts on $name', (engine) => {
     expect(await live(alerts)).toEqual([]);
     expect(told().filter((t) => t.includes('RPO')).map((t) => t.split(':')[0])).toEqual(['firing', 'resolved']);
   });
+
+  it('a target taken out of the configuration has its RPO alert cleared', async () => {
+    const { backups, alerts } = await setUp();
+    expect((await backups.run())[0]!.ok).toBe(true);
+    offsetMs = 2 * 3600_000;
+    await evaluate(alerts);
+    expect(await live(alerts)).toEqual(['backup-failed|rpo:nas:firing']);
+    // The NAS retired: the configuration names another target only.
+    const otherPassword = path.join(path.dirname(passwordFile), 'other.password');
+    writeFileSync(otherPassword, 'other-password\n', { mode: 0o600 });
+    const retired = loadConfig({ env: {}, flags: { dataDir: config.dataDir, backup: { targets: { offsite: { kind: 'same-city', repository: path.join(path.dirname(repository), 'offsite-repo'), passwordFile: otherPassword } } } } });
+    alerts.useSources({ backups: new BackupService({ config: retired, database, now: () => new Date(now()) }) });
+    await evaluate(alerts);
+    expect(await live(alerts)).toEqual([]);
+    expect((await alerts.list({ state: 'resolved' }))[0]!.rule).toBe('backup-failed');
+  });
 });

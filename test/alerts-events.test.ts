@@ -21,7 +21,10 @@ const officer = { actor: 'CN=Officer Wang', source: '127.0.0.1' };
 
 const rules = () =>
   parseRuleSet({
-    rules: [{ name: 'ups-on-battery', kind: 'event', severity: 'critical', labels: { team: 'facilities' } }],
+    rules: [
+      { name: 'ups-on-battery', kind: 'event', severity: 'critical', labels: { team: 'facilities' } },
+      { name: 'generator-test', kind: 'event', severity: 'info', for: '6m' },
+    ],
     routes: [{ receivers: ['noc'], groupWait: 0 }],
   });
 
@@ -87,6 +90,24 @@ describe.each(engines)('external events on $name', (engine) => {
     await expect(s.raiseEvent({ rule: 'ups-on-battery', object: 'ups:1', summary: 'x', labels: { 'bad-name': 'v' } })).rejects.toThrow(/label "bad-name" is not a label name/);
     await expect(s.raiseEvent({ rule: 'ups-on-battery', object: 'ups:9', node: 'sw-nowhere', summary: 'x' })).rejects.toThrow(/no inventory node "sw-nowhere"/);
     expect((await s.list()).filter((a) => a.rule === 'ups-on-battery')).toHaveLength(1);
+  });
+
+  it('an event rule with a pending period fires at the timer once the period has passed, without being raised again', async () => {
+    let offsetMs = 0;
+    const s = new AlertService({ database, monitor, secrets, rules: rules(), now: () => Date.now() + offsetMs });
+    services.push(s);
+    await s.putReceiver({ name: 'noc', type: 'webhook', url: `${hook.url}/hook` }, by);
+    const pending = await s.raiseEvent({ rule: 'generator-test', object: 'gen:city-dc', summary: 'monthly generator test running' });
+    expect(pending).toMatchObject({ state: 'pending', notified: false });
+    offsetMs = 3 * 60_000;
+    await s.evaluate();
+    expect((await s.detail(pending!.id))!.alert.state).toBe('pending');
+    // 7 minutes on, never raised again: an event holds until cleared, so the period (6 m) has passed and it fires.
+    offsetMs = 7 * 60_000;
+    await s.evaluate();
+    await s.notifier.drain();
+    expect((await s.detail(pending!.id))!.alert.state).toBe('firing');
+    expect(messages()).toEqual(['firing:generator-test::firing']);
   });
 
   it('an event about a node behind a down parent folds into the parent\'s alert; after the parent returns it is told only if raised again', async () => {

@@ -182,6 +182,7 @@ export class AlertService {
 
   /** Observations the timer makes: what did not arrive, and what is near its date. */
   async absences(): Promise<Observation[]> {
+    await this.engine.ready(); // the live alerts the checks clear are known
     const now = this.now();
     const db = this.options.database.db;
     const out: Observation[] = [];
@@ -268,6 +269,13 @@ export class AlertService {
         for (const t of report.targets) {
           if (t.rpoHoursNow === null || !t.lastSuccess) continue; // never backed up: the failed runs speak for it
           out.push({ rule, object: `rpo:${t.target}`, raised: t.rpoMet === false, value: t.rpoHoursNow, at: now, summary: `target ${t.target}: newest successful backup ${t.lastSuccess.at} is ${t.rpoHoursNow} h old (RPO objective ${t.objectives.rpoHours} h)${t.rpoMet === false ? ': RPO missed' : ''}`, labels: { target: t.target } });
+        }
+      // A target taken out of the configuration: its RPO alert cleared.
+      const targets = new Set(report.targets.map((t) => `rpo:${t.target}`));
+      for (const rule of backupRules)
+        for (const a of this.engine.liveAlerts()) {
+          const object = a.fingerprint.slice(rule.name.length + 1);
+          if (a.rule === rule.name && object.startsWith('rpo:') && !targets.has(object)) out.push({ rule, object, raised: false, at: now, summary: `target ${object.slice(4)} is no longer configured` });
         }
     }
     for (const rule of this.enabled('audit-chain')) {

@@ -10,10 +10,10 @@ import { BackupScheduler, BackupService } from '../backup/index.js';
 import { accessRoutes, consolePages, coordinatorFor, createLogger, createServer, DatabaseRateStore, EgovError, JobRunner, openSecretBox } from '../core/index.js';
 import { EmbeddedMetricStore, graphApiRoutes, monitorRoutes, openMonitor, statusPages, topologyPages, type Monitor } from '../monitor/index.js';
 import { agentDeliverySource, alertsSource, backupSource, caSource, nodeStateSource, SuiteMetrics, SUITE_METRICS_INTERVAL_MS, syslogVolumeSource } from '../dashboards/index.js';
-import { AuditService, auditPages, auditRoutes, liveSources, scheduledAuditJob } from '../audit/index.js';
+import { AuditService, auditPages, auditRoutes, liveSources, onAuditChange, scheduledAuditJob } from '../audit/index.js';
 import { metricsOptions } from './monitor.js';
 import { playbookPages, playbookRoutes } from '../playbooks/index.js';
-import { alertPages, alertRoutes, AlertService, firingAlertCounts, firingBanner } from '../monitor/alerts/index.js';
+import { alertEventRoutes, alertPages, alertRoutes, AlertService, auditAlerts, firingAlertCounts, firingBanner } from '../monitor/alerts/index.js';
 import { kbPages, kbRoutes, KnowledgeBase } from '../monitor/kb/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { Suite } from './context.js';
@@ -118,6 +118,8 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
     await app.register(monitorRoutes, { monitor });
     await app.register(statusPages, { monitor, top: (request) => firingBanner(alerts, request) });
     await app.register(alertRoutes, { alerts });
+    // Events from outside the metrics, raised and cleared by scripts (POST /api/alerts/events[/clear], network-admin; events branch).
+    await app.register(alertEventRoutes, { alerts });
     await app.register(alertPages, { alerts });
     await app.register(graphApiRoutes, { metrics: monitor.metrics });
     await app.register(topologyPages, { monitor });
@@ -136,6 +138,18 @@ export async function startServer(suite: Suite, options: StartOptions): Promise<
   }
 
   const app = createServer({ logger, rateStore, ...(secureUrl ? { secureUrl } : {}) });
+  // Alerts from outside the metrics (events): an audit run scoring lower than the system's previous one or with a new
+  // high risk raises audit-score-dropped / audit-high-risk (at once through onAuditChange, and by the alerts.evaluate
+  // timer for runs made elsewhere and for recoveries, which clear them); the timer also reads the backup room's status
+  // (RPO objectives missed) and the suite's TLS certificate (cert-expiry).
+  const auditEvents = auditAlerts(alerts, audit);
+  const stopAuditCheck = alerts.addCheck(auditEvents.check);
+  const stopAuditEvents = onAuditChange((change) => auditEvents.changed(change).catch((error: Error) => logger.warn({ err: error }, 'alerts: an audit event was not raised')));
+  alerts.useSources({ backups: auditBackups, tlsCertificateFile: path.join(suite.config.dataDir, 'tls', 'server.crt') });
+  app.addHook('onClose', async () => {
+    stopAuditEvents();
+    stopAuditCheck();
+  });
   await app.register(caRoutes, { authority, crls, ocsp });
   // Full CRLs on their interval, deltas soon after a status change (on any instance).
   for (const job of crls.jobs()) jobs.add(job);

@@ -133,6 +133,8 @@ export interface EngineOptions {
 
 const FLAP_CHECKS = 21;
 const NODE_RULE_KINDS = new Set(['node-down', 'interface-down']);
+/** What folds behind a down parent: node and interface alerts, and events raised about a node (AlertService.raiseEvent with a node). */
+const FOLDING_KINDS = new Set(['node-down', 'interface-down', 'event']);
 
 /** Nagios: the last 21 states; each change weighted from 0.75 (oldest) to 1.25 (newest); percent = sum x 100 / 20. */
 export function flapPercent(history: string): number {
@@ -512,7 +514,7 @@ export class AlertEngine {
       const own = this.nodeDown(nodeName);
       if (own) return this.rootOf(own);
     }
-    if (rule.kind !== 'node-down' && rule.kind !== 'interface-down') return undefined;
+    if (!FOLDING_KINDS.has(rule.kind)) return undefined;
     const info = nodes.get(nodeName);
     if (!info || info.parents.length === 0) return undefined;
     const parents = info.parents.map((p) => this.nodeDown(p));
@@ -559,7 +561,7 @@ export class AlertEngine {
 
   private async foldChildren(tx: WriteTx, parent: Live, nodes: Map<string, NodeInfo>): Promise<void> {
     for (const child of this.live.values()) {
-      if (child === parent || child.alert.state === 'pending' || child.alert.foldedInto !== null || !NODE_RULE_KINDS.has(child.rule.kind)) continue;
+      if (child === parent || child.alert.state === 'pending' || child.alert.foldedInto !== null || !FOLDING_KINDS.has(child.rule.kind) || !child.alert.node) continue;
       const target = this.foldTarget(child.alert.node, child.rule, nodes);
       if (!target || target === child) continue;
       child.alert.foldedInto = target.alert.id;
@@ -668,7 +670,7 @@ export class AlertEngine {
             await this.resolve(tx, live, now, { actor: 'system', source: 'rules' }, 'its rule no longer exists');
             continue;
           }
-          if (alert.state === 'pending' && now - Date.parse(alert.startedAt) >= live.rule.forMs && now - live.lastRaisedAt < Math.max(live.rule.forMs, 5 * 60_000)) {
+          if (alert.state === 'pending' && now - Date.parse(alert.startedAt) >= live.rule.forMs && (live.rule.kind === 'event' || now - live.lastRaisedAt < Math.max(live.rule.forMs, 5 * 60_000))) {
             await this.fire(tx, live, now, nodes);
             continue;
           }

@@ -61,3 +61,6 @@ export type { KnowledgeLookup, AlertKey, MatchedArticle, SeenBefore } from './kb
 export { AlertService, firingAlertCounts, parseMatcher, ALERTS_EVALUATE_INTERVAL_MS, type AlertServiceOptions, type AlertDetail } from './service.js';
 export { alertRoutes, type AlertRoutesOptions } from './routes.js';
 export { alertPages, firingBanner, ALERT_STYLE, type AlertPagesOptions } from './pages.js';
+export type { ExternalEvent, ExternalObservation, ExternalCheck } from './service.js';
+export { auditAlerts, AUDIT_SCORE_RULE, AUDIT_HIGH_RISK_RULE, type AuditAlerts } from './audit-events.js';
+export { alertEventRoutes, type AlertEventRoutesOptions } from './event-routes.js';

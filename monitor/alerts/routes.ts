@@ -22,7 +22,7 @@ const Strict = <T extends Record<string, TSchema>>(properties: T) => Type.Object
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const Nullable = (t: TSchema) => Type.Union([t, Type.Null()]);
 
-const AlertView = Strict({
+export const AlertView = Strict({
   id: Type.Integer(),
   fingerprint: Type.String(),
   rule: Type.String(),

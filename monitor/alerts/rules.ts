@@ -29,6 +29,7 @@ export const RULE_KINDS = [
   'crl-next-update',
   'backup-failed',
   'audit-chain',
+  'event',
 ] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
@@ -137,6 +138,9 @@ export const BUILT_IN_RULES: readonly Rule[] = [
   rule({ name: 'cert-expiring', kind: 'cert-expiry', severity: 'warning', forMs: 0, days: 30, description: { en: 'certificate expiring within 30 days', 'zh-CN': '证书 30 天内到期' } }),
   rule({ name: 'crl-next-update', kind: 'crl-next-update', severity: 'major', forMs: 0, hours: 2, description: { en: 'CRL nextUpdate within 2 hours', 'zh-CN': 'CRL 将在 2 小时内过期' } }),
   rule({ name: 'audit-chain-broken', kind: 'audit-chain', severity: 'critical', forMs: 0, description: { en: 'audit log hash chain broken', 'zh-CN': '审计日志哈希链断裂' } }),
+  // Events from outside the metrics (AlertService.raiseEvent / clearEvent): live until cleared.
+  rule({ name: 'audit-score-dropped', kind: 'event', severity: 'major', forMs: 0, labels: { source: 'audit' }, description: { en: 'grade-protection audit score lower than the previous run', 'zh-CN': '等级保护测评得分低于上次' } }),
+  rule({ name: 'audit-high-risk', kind: 'event', severity: 'major', forMs: 0, labels: { source: 'audit' }, description: { en: 'grade-protection audit found a new high risk', 'zh-CN': '等级保护测评发现新的高风险项' } }),
 ];
 
 export const DEFAULT_ROUTE: RouteSpec = { receivers: [], match: {}, roster: [], groupWaitMs: 0, groupIntervalMs: 5 * MIN, repeatIntervalMs: 4 * 60 * MIN, final: true };

@@ -2,10 +2,12 @@
 // for absences, the notifier and its queue, the knowledge base (optional).
 
 import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { StatusReport } from '../../backup/index.js';
 import { EgovError, appendAudit, verifyAuditLog, type Database, type Job, type SecretBox } from '../../core/index.js';
 import type { Monitor } from '../monitor.js';
 import type { Actor, Alert, AlertState, Matcher, Observation } from './engine.js';
-import { AlertEngine } from './engine.js';
+import { AlertEngine, fingerprintOf } from './engine.js';
 import type { KnowledgeLookup, MatchedArticle, SeenBefore } from './kb-lookup.js';
 import { AlertNotifier, type ReceiverInput, type ReceiverView } from './notify.js';
 import type { AlertSeverity, Rule, RuleSet } from './rules.js';
@@ -30,6 +32,34 @@ export interface AlertServiceOptions {
   flapLow?: number;
   timeoutMs?: number;
   log?: (line: string) => void;
+  /** The backup room's status (BackupService.status()): RPO objectives missed, read by the absence timer. */
+  backups?: { status(): Promise<Pick<StatusReport, 'targets'>> };
+  /** The suite's own TLS certificate (serve: dataDir/tls/server.crt), watched by the cert-expiry rules. */
+  tlsCertificateFile?: string;
+  /** How often the audit chain is verified by the timer (default 10 minutes). */
+  auditChainEveryMs?: number;
+}
+
+/** An event from outside the metrics (an audit run, a script, another room): one alert per (rule, object). */
+export interface ExternalEvent {
+  rule: string;
+  object: string;
+  summary: string;
+  labels?: Record<string, string>;
+  /** The inventory node it concerns, if any: scope, site, zone and maintenance windows apply. */
+  node?: string;
+  value?: number;
+  /** When it happened (default now). */
+  at?: number;
+}
+
+/** What a registered check reports at each evaluation: the event, raised or cleared. */
+export type ExternalObservation = ExternalEvent & { raised: boolean };
+
+/** A check run by the timer with the absence checks (serve adds the audit runs'). */
+export interface ExternalCheck {
+  name: string;
+  run(): Promise<ExternalObservation[]>;
 }
 
 export interface AlertDetail {
@@ -51,11 +81,14 @@ export class AlertService {
   private kb: KnowledgeLookup | undefined;
   private readonly now: () => number;
   private lastChainCheck = 0;
+  private readonly checks: ExternalCheck[] = [];
 
   constructor(private readonly options: AlertServiceOptions) {
     this.now = options.now ?? Date.now;
     this.rules = options.rules ?? loadRuleSet(options.rulesFile);
     this.kb = options.kb;
+    this.backups = options.backups;
+    this.tlsCertificateFile = options.tlsCertificateFile;
     this.notifier = new AlertNotifier({
       database: options.database,
       secrets: options.secrets,
@@ -93,6 +126,15 @@ export class AlertService {
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
+  private backups: AlertServiceOptions['backups'];
+  private tlsCertificateFile: string | undefined;
+
+  /** Wires in later what the absence timer reads beyond the database: the backup room's status, the suite's TLS certificate. */
+  useSources(sources: Pick<AlertServiceOptions, 'backups' | 'tlsCertificateFile'>): void {
+    if (sources.backups) this.backups = sources.backups;
+    if (sources.tlsCertificateFile) this.tlsCertificateFile = sources.tlsCertificateFile;
+  }
+
   /** Wires the knowledge base in later (serve makes it after the alerts). */
   useKnowledgeBase(kb: KnowledgeLookup): void {
     this.kb = kb;
@@ -118,6 +160,16 @@ export class AlertService {
 
   async evaluate(): Promise<{ observations: number }> {
     const observations = await this.absences();
+    for (const check of this.checks) {
+      try {
+        for (const o of await check.run()) {
+          const observation = this.observationOf(o, o.raised);
+          if (observation) observations.push(observation);
+        }
+      } catch (error) {
+        this.options.log?.(`alerts: check ${check.name} failed: ${(error as Error).message}`);
+      }
+    }
     await this.engine.apply(observations);
     await this.engine.sweep({ escalate: (alert, level) => this.notifier.escalation(alert, level) });
     await this.notifier.kick();
@@ -130,6 +182,7 @@ export class AlertService {
 
   /** Observations the timer makes: what did not arrive, and what is near its date. */
   async absences(): Promise<Observation[]> {
+    await this.engine.ready(); // the live alerts the checks clear are known
     const now = this.now();
     const db = this.options.database.db;
     const out: Observation[] = [];
@@ -171,6 +224,16 @@ export class AlertService {
           }
           out.push({ rule, object: `ca:${ca.name}/${which}`, raised: validTo <= now + rule.days! * 86_400_000, at: now, summary: `the ${which} certificate of CA ${ca.name} expires ${new Date(validTo).toISOString()}`, labels: { ca: ca.name } });
         }
+      // The suite's own TLS certificate (the HTTPS listener's).
+      if (this.tlsCertificateFile) {
+        let validTo: number | undefined;
+        try {
+          validTo = Date.parse(new X509Certificate(readFileSync(this.tlsCertificateFile)).validTo);
+        } catch {
+          validTo = undefined; // not made yet (no RSA/ECDSA hierarchy), or unreadable: nothing to judge
+        }
+        if (validTo !== undefined) out.push({ rule, object: 'tls:serve', raised: validTo <= now + rule.days! * 86_400_000, at: now, summary: `the suite's TLS certificate (${this.tlsCertificateFile}) ${validTo < now ? 'expired' : 'expires'} ${new Date(validTo).toISOString()}`, labels: { certificate: 'tls' } });
+      }
       // Live alerts whose certificate is no longer near expiry (renewed, revoked): cleared.
       for (const a of this.engine.liveAlerts()) if (a.rule === rule.name && a.fingerprint.includes('|cert:') && !expiring.has(a.fingerprint.slice(rule.name.length + 1))) out.push({ rule, object: a.fingerprint.slice(rule.name.length + 1), raised: false, at: now, summary: 'no longer near expiry' });
     }
@@ -198,8 +261,25 @@ export class AlertService {
         out.push({ rule, object: `drill:${key}`, raised: Number(d.ok) !== 1, at: now, summary: `restore drill ${d.plan} from ${d.target}: ${Number(d.ok) === 1 ? 'passed' : 'FAILED'} at ${d.ended_at}`, labels: { target: d.target } });
       }
     }
+    const backupRules = this.enabled('backup-failed');
+    if (backupRules.length && this.backups) {
+      // RPO objective missed: the newest successful backup of a target older than its objective (the backup room's status).
+      const report = await this.backups.status();
+      for (const rule of backupRules)
+        for (const t of report.targets) {
+          if (t.rpoHoursNow === null || !t.lastSuccess) continue; // never backed up: the failed runs speak for it
+          out.push({ rule, object: `rpo:${t.target}`, raised: t.rpoMet === false, value: t.rpoHoursNow, at: now, summary: `target ${t.target}: newest successful backup ${t.lastSuccess.at} is ${t.rpoHoursNow} h old (RPO objective ${t.objectives.rpoHours} h)${t.rpoMet === false ? ': RPO missed' : ''}`, labels: { target: t.target } });
+        }
+      // A target taken out of the configuration: its RPO alert cleared.
+      const targets = new Set(report.targets.map((t) => `rpo:${t.target}`));
+      for (const rule of backupRules)
+        for (const a of this.engine.liveAlerts()) {
+          const object = a.fingerprint.slice(rule.name.length + 1);
+          if (a.rule === rule.name && object.startsWith('rpo:') && !targets.has(object)) out.push({ rule, object, raised: false, at: now, summary: `target ${object.slice(4)} is no longer configured` });
+        }
+    }
     for (const rule of this.enabled('audit-chain')) {
-      if (now - this.lastChainCheck < AUDIT_CHAIN_EVERY_MS && this.lastChainCheck !== 0) continue;
+      if (now - this.lastChainCheck < (this.options.auditChainEveryMs ?? AUDIT_CHAIN_EVERY_MS) && this.lastChainCheck !== 0) continue;
       this.lastChainCheck = now;
       const result = await verifyAuditLog(this.options.database);
       out.push({ rule, object: 'audit-log', raised: !result.ok, at: now, summary: result.ok ? `audit chain intact (${result.records} records)` : `audit chain broken at record ${result.firstBreak!.id}: ${result.firstBreak!.reason}` });
@@ -264,6 +344,90 @@ export class AlertService {
     const result = await this.notifier.testReceiver(name);
     await this.options.database.write((tx) => appendAudit(tx, { actor: by.actor, action: 'alerts.test-receiver', object: `receiver:${name}`, source: by.source, outcome: result.ok ? 'success' : 'failure', detail: { answer: result.answer.slice(0, 300) } }));
     return result;
+  }
+
+  // ------------------------------------------------------------ events from outside the metrics
+
+  /** A check the timer runs with the absences (its observations go through the same lifecycle). */
+  addCheck(check: ExternalCheck): () => void {
+    this.checks.push(check);
+    return () => {
+      const at = this.checks.indexOf(check);
+      if (at >= 0) this.checks.splice(at, 1);
+    };
+  }
+
+  /** An event turned into an observation of its rule; undefined when the rule is disabled or out of scope. */
+  private observationOf(event: ExternalEvent, raised: boolean): Observation | undefined {
+    const rule = this.engine.rule(event.rule);
+    if (!rule) throw new EgovError('not-found', `no alert rule ${JSON.stringify(event.rule)} (see \`egov-ops alerts rules\`)`);
+    if (typeof event.object !== 'string' || !event.object.trim() || event.object.length > 300) throw new EgovError('bad-request', `event for rule ${rule.name}: object must be a non-empty string of at most 300 characters`);
+    if (typeof event.summary !== 'string' || event.summary.length > 2000) throw new EgovError('bad-request', `event ${rule.name}|${event.object}: summary must be a string of at most 2000 characters`);
+    for (const [k, v] of Object.entries(event.labels ?? {})) {
+      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k)) throw new EgovError('bad-request', `event ${rule.name}|${event.object}: label ${JSON.stringify(k)} is not a label name (letters, digits, _)`);
+      if (typeof v !== 'string') throw new EgovError('bad-request', `event ${rule.name}|${event.object}: label ${k} must be a string`);
+    }
+    if (!rule.enabled) return undefined;
+    const s = rule.scope;
+    if (s.node && (!event.node || !s.node.includes(event.node))) return undefined;
+    return {
+      rule,
+      object: event.object,
+      ...(event.node ? { node: event.node } : {}),
+      raised,
+      at: event.at ?? this.now(),
+      summary: event.summary || (raised ? rule.description.en : 'cleared'),
+      ...(event.labels ? { labels: event.labels } : {}),
+      ...(event.value !== undefined ? { value: event.value } : {}),
+    };
+  }
+
+  private liveAlert(rule: string, object: string): Alert | undefined {
+    const fp = fingerprintOf(rule, object);
+    return this.engine.liveAlerts().find((a) => a.fingerprint === fp);
+  }
+
+  /**
+   * Raises an event that does not come from ingested metrics: the alert of
+   * (rule, object) opens (or stays open: raising again is no duplicate) and
+   * goes through the same life as the others: pending period, maintenance of
+   * its node, silences, notifications, escalation. Returns the live alert
+   * (undefined when the rule is disabled or its scope excludes the node).
+   */
+  async raiseEvent(event: ExternalEvent, by?: Actor): Promise<Alert | undefined> {
+    const observation = this.observationOf(event, true);
+    if (!observation) return undefined;
+    if (event.node && !(await this.engine.nodes()).has(event.node)) {
+      // The inventory is cached for 30 s: a node added since is looked up, and the cache refreshed.
+      await this.options.monitor.inventory.getNode(event.node).catch(() => {
+        throw new EgovError('not-found', `event ${event.rule}|${event.object}: no inventory node ${JSON.stringify(event.node)}`);
+      });
+      this.engine.invalidateNodes();
+    }
+    await this.engine.apply([observation]);
+    await this.notifier.kick();
+    const alert = this.liveAlert(observation.rule.name, observation.object);
+    // Raised by a person or a script (the API): audited; raised by the suite's own wiring: the alert's timeline says it.
+    if (by) await this.options.database.write((tx) => appendAudit(tx, { actor: by.actor, action: 'alerts.event-raise', object: `alert:${alert?.id ?? '-'}`, source: by.source, outcome: 'success', detail: { rule: event.rule, object: event.object, node: event.node ?? null, summary: event.summary.slice(0, 300) } }));
+    return alert;
+  }
+
+  /** Clears a raised event: its live alert resolves (a resolution message where a firing one was sent). Returns the resolved alert, if one was live. */
+  async clearEvent(event: Omit<ExternalEvent, 'summary'> & { summary?: string }, by?: Actor): Promise<Alert | undefined> {
+    const observation = this.observationOf({ ...event, summary: event.summary ?? '' }, false);
+    if (!observation) return undefined;
+    await this.engine.ready();
+    const live = this.liveAlert(observation.rule.name, observation.object);
+    await this.engine.apply([observation]);
+    await this.notifier.kick();
+    if (by) await this.options.database.write((tx) => appendAudit(tx, { actor: by.actor, action: 'alerts.event-clear', object: `alert:${live?.id ?? '-'}`, source: by.source, outcome: 'success', detail: { rule: event.rule, object: event.object, wasLive: live !== undefined } }));
+    return live ? this.engine.get(live.id) : undefined;
+  }
+
+  /** The live alerts of one rule (what a check compares with what it sees now). */
+  async liveOf(rule: string): Promise<Alert[]> {
+    await this.engine.ready();
+    return this.engine.liveAlerts().filter((a) => a.rule === rule);
   }
 
   firingCounts(): Promise<Record<AlertSeverity, number>> {

@@ -719,6 +719,22 @@ export class AlertEngine {
     return rows;
   }
 
+  /** foldedCount for many alerts in one query per 500: the notifier composes a claimed batch with it. */
+  async foldedCounts(ids: readonly number[]): Promise<Map<number, number>> {
+    const counts = new Map<number, number>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.database.db
+        .selectFrom('alert_alert')
+        .select((eb) => ['folded_into', eb.fn.countAll<number>().as('n')])
+        .where('folded_into', 'in', ids.slice(i, i + 500))
+        .where('state', '!=', 'resolved')
+        .groupBy('folded_into')
+        .execute();
+      for (const r of rows) counts.set(Number(r.folded_into), Number(r.n));
+    }
+    return counts;
+  }
+
   async foldedCount(id: number): Promise<number> {
     const row = await this.database.db.selectFrom('alert_alert').select((eb) => eb.fn.countAll<number>().as('n')).where('folded_into', '=', id).where('state', '!=', 'resolved').executeTakeFirst();
     return Number(row?.n ?? 0);

@@ -66,6 +66,7 @@ export class AlertService {
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.log ? { log: options.log } : {}),
       foldedCount: (id) => this.engine.foldedCount(id),
+      foldedCounts: (ids) => this.engine.foldedCounts(ids),
     });
     this.engine = new AlertEngine({
       database: options.database,

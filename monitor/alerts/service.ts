@@ -120,7 +120,7 @@ export class AlertService {
   async evaluate(): Promise<{ observations: number }> {
     const observations = await this.absences();
     await this.engine.apply(observations);
-    await this.engine.sweep({ escalate: (alert, level) => this.notifier.escalation(alert, level) });
+    await this.engine.sweep({ escalate: (alert, level) => this.notifier.escalation(alert, level), repeatMs: (alert) => this.notifier.route(alert).route.repeatIntervalMs });
     await this.notifier.kick();
     return { observations: observations.length };
   }

@@ -181,6 +181,19 @@ export class AlertNotifier implements Notifier {
     return { name, type, ...settings, secrets: Object.keys(secrets), createdAt: at };
   }
 
+  /** Removes a receiver; what was still queued for it is recorded as failed (no one to send it to). */
+  async removeReceiver(name: string, audit: (tx: WriteTx, detail: Record<string, unknown>) => Promise<void>): Promise<{ name: string; dropped: number }> {
+    return this.options.database.write(async (tx) => {
+      const row = await tx.selectFrom('alert_receiver').select(['name', 'type']).where('name', '=', name).executeTakeFirst();
+      if (!row) throw new EgovError('not-found', `no receiver named ${JSON.stringify(name)}`);
+      await tx.deleteFrom('alert_receiver').where('name', '=', name).execute();
+      const dropped = await tx.updateTable('alert_delivery').set({ status: 'failed', last_answer: `receiver ${name} was removed` }).where('receiver', '=', name).where('status', 'in', ['queued', 'sending']).executeTakeFirst();
+      const count = Number(dropped.numUpdatedRows ?? 0);
+      await audit(tx, { receiver: name, type: row.type, droppedDeliveries: count });
+      return { name, dropped: count };
+    });
+  }
+
   async receivers(): Promise<ReceiverView[]> {
     const rows = await this.options.database.db.selectFrom('alert_receiver').selectAll().orderBy('name').execute();
     return rows.map((r) => ({ name: r.name, type: r.type as ReceiverType, ...(JSON.parse(r.settings) as ReceiverSettings), secrets: r.secret ? Object.keys(this.open(r.name, r.secret)) : [], createdAt: r.created_at }));

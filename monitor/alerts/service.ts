@@ -261,6 +261,12 @@ export class AlertService {
     });
   }
 
+  removeReceiver(name: string, by: Actor): Promise<{ name: string; dropped: number }> {
+    return this.notifier.removeReceiver(name, async (tx, detail) => {
+      await appendAudit(tx, { actor: by.actor, action: 'alerts.receiver-remove', object: `receiver:${name}`, source: by.source, outcome: 'success', detail });
+    });
+  }
+
   async testReceiver(name: string, by: Actor): Promise<{ ok: boolean; answer: string }> {
     const result = await this.notifier.testReceiver(name);
     await this.options.database.write((tx) => appendAudit(tx, { actor: by.actor, action: 'alerts.test-receiver', object: `receiver:${name}`, source: by.source, outcome: result.ok ? 'success' : 'failure', detail: { answer: result.answer.slice(0, 300) } }));

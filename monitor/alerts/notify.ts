@@ -595,8 +595,10 @@ export class AlertNotifier implements Notifier {
 function onDutyNow(entry: RouteSpec['roster'][number], now: number): boolean {
   const d = new Date(now);
   const minutes = d.getHours() * 60 + d.getMinutes();
-  if (!entry.days.includes(d.getDay())) return false;
-  return entry.from <= entry.to ? minutes >= entry.from && minutes < entry.to : minutes >= entry.from || minutes < entry.to;
+  const day = d.getDay();
+  if (entry.from <= entry.to) return entry.days.includes(day) && minutes >= entry.from && minutes < entry.to;
+  // An overnight shift (18:00-08:00) belongs to the day it starts: Friday's runs into Saturday morning.
+  return (entry.days.includes(day) && minutes >= entry.from) || (entry.days.includes((day + 6) % 7) && minutes < entry.to);
 }
 
 const toDelivery = (r: Record<string, any>): DeliveryView => ({

@@ -14,6 +14,8 @@
 //      outbox shipping over mTLS) is not in this figure: see the monitor suite.
 // Sizes: EGOV_BENCH_ALERTS_NODES (10,000), EGOV_BENCH_ALERTS_STORM (1,000),
 // EGOV_BENCH_ALERTS_NOTIFICATIONS (3,000), EGOV_BENCH_ALERTS_TRAPS (200).
+// EGOV_BENCH_ALERTS_FIGURES=webhook,storm,... runs only those figures
+// (evaluation, storm, webhook, traps; default all).
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -36,10 +38,10 @@ export interface AlertsBenchOptions {
 }
 
 export interface AlertsBenchReport {
-  evaluation: { nodes: number; interfaces: number; pointsPerMinute: number; cpuSecondsPerMinute: number; coreSharePct: number; bar: string };
-  storm: { children: number; notifications: number; foldedCount: number | null; firstNotificationMs: number | null; bar: string };
-  webhook: { notifications: number; perSecond: number; alertmanagerPerSecond: number | null; ratio: number | null; bar: string; alertmanagerError?: string };
-  trapToWebhook: { samples: number; p50Ms: number; p99Ms: number; bar: string };
+  evaluation?: { nodes: number; interfaces: number; pointsPerMinute: number; cpuSecondsPerMinute: number; coreSharePct: number; bar: string };
+  storm?: { children: number; notifications: number; foldedCount: number | null; firstNotificationMs: number | null; bar: string };
+  webhook?: { notifications: number; perSecond: number; alertmanagerPerSecond: number | null; ratio: number | null; bar: string; alertmanagerError?: string };
+  trapToWebhook?: { samples: number; p50Ms: number; p99Ms: number; bar: string };
 }
 
 const secrets = secretBoxFromKey(randomBytes(32));
@@ -218,15 +220,26 @@ async function trapLatency(dir: string, o: AlertsBenchOptions): Promise<AlertsBe
 export async function runAlertsBench(o: AlertsBenchOptions): Promise<AlertsBenchReport> {
   const dir = tempDir('alerts-bench');
   try {
-    o.log(`alerts: rule evaluation, ${o.nodes} nodes x ${o.interfaces} interfaces`);
-    const e = await evaluation(dir, o);
-    o.log(`alerts: storm, core router down with ${o.storm} nodes behind it`);
-    const s = await storm(dir, o);
-    o.log(`alerts: ${o.notifications} notifications into a local webhook, then into Alertmanager`);
-    const w = await webhook(dir, o);
-    o.log(`alerts: ${o.traps} traps -> webhook`);
-    const t = await trapLatency(dir, o);
-    return { evaluation: e, storm: s, webhook: w, trapToWebhook: t };
+    const figures = (process.env.EGOV_BENCH_ALERTS_FIGURES ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+    const wanted = (f: string) => figures.length === 0 || figures.includes(f);
+    const report: AlertsBenchReport = {};
+    if (wanted('evaluation')) {
+      o.log(`alerts: rule evaluation, ${o.nodes} nodes x ${o.interfaces} interfaces`);
+      report.evaluation = await evaluation(dir, o);
+    }
+    if (wanted('storm')) {
+      o.log(`alerts: storm, core router down with ${o.storm} nodes behind it`);
+      report.storm = await storm(dir, o);
+    }
+    if (wanted('webhook')) {
+      o.log(`alerts: ${o.notifications} notifications into a local webhook, then into Alertmanager`);
+      report.webhook = await webhook(dir, o);
+    }
+    if (wanted('traps')) {
+      o.log(`alerts: ${o.traps} traps -> webhook`);
+      report.trapToWebhook = await trapLatency(dir, o);
+    }
+    return report;
   } finally {
     removeTempDir(dir);
   }
@@ -234,12 +247,13 @@ export async function runAlertsBench(o: AlertsBenchOptions): Promise<AlertsBench
 
 export function renderAlertsTable(r: AlertsBenchReport): string {
   const f = (n: number | null, d = 1) => (n === null ? '-' : n.toFixed(d));
+  const { evaluation: e, storm: s, webhook: w, trapToWebhook: t } = r;
   return [
     '| figure | measured | bar |',
     '|---|---|---|',
-    `| rule evaluation, ${r.evaluation.nodes.toLocaleString('en')} nodes x ${r.evaluation.interfaces} interfaces, built-in rules, a delivery per node every 60 s (${Math.round(r.evaluation.pointsPerMinute).toLocaleString('en')} points/min) | ${f(r.evaluation.coreSharePct, 2)} % of one core (${f(r.evaluation.cpuSecondsPerMinute, 2)} CPU s per minute) | ${r.evaluation.bar} |`,
-    `| alert storm: core router down, ${r.storm.children.toLocaleString('en')} nodes behind it (children polled first) | ${r.storm.notifications} notification(s), folded count ${r.storm.foldedCount ?? '-'}, first after ${f(r.storm.firstNotificationMs, 0)} ms | ${r.storm.bar} |`,
-    `| notifications into a local webhook | ${f(r.webhook.perSecond, 0)}/s; Alertmanager fed the same ${r.webhook.notifications} alerts one POST each: ${f(r.webhook.alertmanagerPerSecond, 0)}/s (ratio ${f(r.webhook.ratio, 2)})${r.webhook.alertmanagerError ? ` (${r.webhook.alertmanagerError})` : ''} | ${r.webhook.bar} |`,
-    `| a trap stored by ingest -> the webhook receiving its notification (group wait 0), ${r.trapToWebhook.samples} traps | p50 ${f(r.trapToWebhook.p50Ms)} ms, p99 ${f(r.trapToWebhook.p99Ms)} ms | ${r.trapToWebhook.bar} |`,
+    ...(e ? [`| rule evaluation, ${e.nodes.toLocaleString('en')} nodes x ${e.interfaces} interfaces, built-in rules, a delivery per node every 60 s (${Math.round(e.pointsPerMinute).toLocaleString('en')} points/min) | ${f(e.coreSharePct, 2)} % of one core (${f(e.cpuSecondsPerMinute, 2)} CPU s per minute) | ${e.bar} |`] : []),
+    ...(s ? [`| alert storm: core router down, ${s.children.toLocaleString('en')} nodes behind it (children polled first) | ${s.notifications} notification(s), folded count ${s.foldedCount ?? '-'}, first after ${f(s.firstNotificationMs, 0)} ms | ${s.bar} |`] : []),
+    ...(w ? [`| notifications into a local webhook | ${f(w.perSecond, 0)}/s; Alertmanager fed the same ${w.notifications} alerts one POST each: ${f(w.alertmanagerPerSecond, 0)}/s (ratio ${f(w.ratio, 2)})${w.alertmanagerError ? ` (${w.alertmanagerError})` : ''} | ${w.bar} |`] : []),
+    ...(t ? [`| a trap stored by ingest -> the webhook receiving its notification (group wait 0), ${t.samples} traps | p50 ${f(t.p50Ms)} ms, p99 ${f(t.p99Ms)} ms | ${t.bar} |`] : []),
   ].join('\n');
 }

@@ -1,12 +1,14 @@
 // `egov-ops alerts ...` and `egov-ops maintenance ...`: list, show,
 // acknowledge, resolve and silence alerts; the rules; a test message to a
-// receiver; maintenance windows. Every state change is audited.
+// receiver; receivers (list, add with secrets from a file or the environment,
+// remove); maintenance windows. Every state change is audited.
 
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { EgovError, exitCodes, openDatabase, openSecretBox, type Config } from '../core/index.js';
 import { openMonitor } from '../monitor/index.js';
-import { ALERT_STATES, AlertService, describeRule, parseDuration, parseMatcher, SEVERITY_NAMES, type Alert, type AlertState } from '../monitor/alerts/index.js';
+import { ALERT_SEVERITIES, ALERT_STATES, AlertService, checkReceiver, describeRule, parseDuration, parseMatcher, RECEIVER_TYPES, SEVERITY_NAMES, type Alert, type AlertSeverity, type AlertState, type ReceiverInput, type ReceiverType } from '../monitor/alerts/index.js';
 import { KnowledgeBase } from '../monitor/kb/index.js';
 import { cliActor, outputFor, resolveConfig, type GlobalOptions } from './context.js';
 import { metricsOptions } from './monitor.js';
@@ -47,6 +49,103 @@ const alertId = (text: string): number => {
   if (!/^\d{1,15}$/.test(text)) throw new EgovError('bad-request', `alert ID must be a number (got ${JSON.stringify(text)})`);
   return Number(text);
 };
+
+interface ReceiverAddOptions {
+  kind: string;
+  url?: string;
+  language?: string;
+  rate?: string;
+  severities?: string;
+  host?: string;
+  port?: string;
+  from?: string;
+  to?: string;
+  user?: string;
+  tlsCaFile?: string;
+  secretFile?: string;
+  secretEnv?: string;
+  tokenFile?: string;
+  tokenEnv?: string;
+  passwordFile?: string;
+  passwordEnv?: string;
+}
+
+/** A secret from a file (its first line) or an environment variable; never both. */
+function secretFrom(what: string, file: string | undefined, env: string | undefined): string | undefined {
+  if (file && env) throw new EgovError('bad-request', `--${what}-file and --${what}-env: give one of them`);
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new EgovError('bad-request', `--${what}-file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    }
+    const value = text.replace(/\r?\n$/, '');
+    if (!value) throw new EgovError('bad-request', `--${what}-file ${file} is empty`);
+    return value;
+  }
+  if (env) {
+    const value = process.env[env];
+    if (value === undefined || value === '') throw new EgovError('bad-request', `--${what}-env ${env}: that environment variable is not set`);
+    return value;
+  }
+  return undefined;
+}
+
+const wholeNumber = (text: string | undefined, option: string, min: number, max: number): number | undefined => {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(text) || Number(text) < min || Number(text) > max) throw new EgovError('bad-request', `${option} must be a whole number from ${min} to ${max} (got ${JSON.stringify(text)})`);
+  return Number(text);
+};
+
+/** The command line's receiver, checked as the API checks it (checkReceiver), plus what only a command line can get wrong. */
+export function receiverInput(name: string, o: ReceiverAddOptions): ReceiverInput {
+  if (!(RECEIVER_TYPES as readonly string[]).includes(o.kind)) throw new EgovError('bad-request', `--kind must be one of ${RECEIVER_TYPES.join(', ')} (got ${JSON.stringify(o.kind)})`);
+  if (o.url !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(o.url);
+    } catch {
+      /* checkReceiver names it */
+    }
+    if (url && (url.username || url.password)) throw new EgovError('bad-request', `--url: put no credentials in the URL (they would be stored in clear); use --password-file or --token-file`);
+  }
+  const severities = o.severities?.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const x of severities ?? []) if (!(ALERT_SEVERITIES as readonly string[]).includes(x)) throw new EgovError('bad-request', `--severities: ${JSON.stringify(x)} is not one of ${ALERT_SEVERITIES.join(', ')}`);
+  let tlsCa: string | undefined;
+  if (o.tlsCaFile) {
+    try {
+      tlsCa = readFileSync(o.tlsCaFile, 'utf8');
+    } catch (error) {
+      throw new EgovError('bad-request', `--tls-ca-file ${o.tlsCaFile}: ${(error as Error).message}`);
+    }
+    if (!tlsCa.includes('-----BEGIN CERTIFICATE-----')) throw new EgovError('bad-request', `--tls-ca-file ${o.tlsCaFile} holds no PEM certificate`);
+  }
+  const rate = wholeNumber(o.rate, '--rate', 0, 100_000);
+  const port = wholeNumber(o.port, '--port', 1, 65535);
+  const secret = secretFrom('secret', o.secretFile, o.secretEnv);
+  const token = secretFrom('token', o.tokenFile, o.tokenEnv);
+  const password = secretFrom('password', o.passwordFile, o.passwordEnv);
+  const input: ReceiverInput = {
+    name,
+    type: o.kind as ReceiverType,
+    ...(o.url !== undefined ? { url: o.url } : {}),
+    ...(o.language !== undefined ? { language: o.language as 'en' | 'zh-CN' } : {}),
+    ...(rate !== undefined ? { ratePerMinute: rate } : {}),
+    ...(severities ? { severities: severities as AlertSeverity[] } : {}),
+    ...(o.host !== undefined ? { host: o.host } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(o.from !== undefined ? { from: o.from } : {}),
+    ...(o.to !== undefined ? { to: o.to.split(',').map((x) => x.trim()).filter(Boolean) } : {}),
+    ...(o.user !== undefined ? { user: o.user } : {}),
+    ...(tlsCa !== undefined ? { tlsCa } : {}),
+    ...(secret !== undefined ? { secret } : {}),
+    ...(token !== undefined ? { token } : {}),
+    ...(password !== undefined ? { password } : {}),
+  };
+  checkReceiver(input);
+  return input;
+}
 
 /** Adds `alerts ...` and `maintenance ...` to the egov-ops program. */
 export function registerAlertsCommands(program: Command): Command {
@@ -148,6 +247,57 @@ export function registerAlertsCommands(program: Command): Command {
         const result = await service.testReceiver(name, cliActor());
         out(result, () => `${result.ok ? 'sent' : 'FAILED'}: ${result.answer}`);
         if (!result.ok) process.exitCode = exitCodes.unavailable;
+      }),
+    );
+
+  // Receivers: listed without their secrets; added with secrets read from a file or an environment
+  // variable (never a value on the command line, where ps and the shell history would show it), sealed at rest.
+  const receivers = alerts.command('receivers').description('the receivers notifications go to (secrets sealed, never shown)');
+  receivers
+    .command('list')
+    .description('the receivers: kind, where to, rate, which secrets are set (never their values)')
+    .action(async () =>
+      run(async (service) => {
+        const list = await service.notifier.receivers();
+        out({ receivers: list }, () =>
+          list.map((r) => `${r.name.padEnd(20)} ${r.type.padEnd(13)} ${(r.url ?? (r.host ? `smtp://${r.host}:${r.port ?? 587} -> ${(r.to ?? []).join(', ')}` : '-')).padEnd(48)} ${r.ratePerMinute !== undefined ? `${r.ratePerMinute}/min` : 'default rate'}${r.language ? `  ${r.language}` : ''}${r.secrets.length ? `  secrets: ${r.secrets.join(', ')}` : ''}`).join('\n') || 'no receivers',
+        );
+      }),
+    );
+  receivers
+    .command('add <name>')
+    .description('add or replace a receiver; secrets come from --*-file or --*-env, never from the command line')
+    .requiredOption('--kind <kind>', `${RECEIVER_TYPES.join('|')}`)
+    .option('--url <url>', 'webhook, wecom, dingtalk, feishu: the endpoint; alertmanager: its base URL (http or https)')
+    .option('--language <lang>', 'zh-CN (default) or en')
+    .option('--rate <n>', 'messages a minute at most (robots: 20 by default; 0 = no limit)')
+    .option('--severities <list>', 'only these severities, comma-separated (default all)')
+    .option('--host <host>', 'email: the SMTP relay (STARTTLS)')
+    .option('--port <n>', 'email: its port (default 587)')
+    .option('--from <address>', 'email: the sender')
+    .option('--to <addresses>', 'email: the recipients, comma-separated')
+    .option('--user <name>', 'email: the SMTP user')
+    .option('--tls-ca-file <file>', 'email: PEM of the CA that signed the relay\'s certificate')
+    .option('--secret-file <file>', 'dingtalk/feishu signing secret, or the WeCom robot key, read from this file')
+    .option('--secret-env <var>', '... or from this environment variable')
+    .option('--token-file <file>', 'dingtalk access_token / feishu hook token, read from this file')
+    .option('--token-env <var>', '... or from this environment variable')
+    .option('--password-file <file>', 'email: the SMTP password; webhook: a bearer token, read from this file')
+    .option('--password-env <var>', '... or from this environment variable')
+    .action(async (name: string, o: ReceiverAddOptions) => {
+      const input = receiverInput(name, o);
+      await run(async (service) => {
+        const view = await service.putReceiver(input, cliActor());
+        out(view, () => `receiver ${view.name} (${view.type}) saved${view.secrets.length ? `; secrets sealed: ${view.secrets.join(', ')}` : ''}`);
+      });
+    });
+  receivers
+    .command('remove <name>')
+    .description('remove a receiver (what was still queued for it is recorded as failed)')
+    .action(async (name: string) =>
+      run(async (service) => {
+        const result = await service.removeReceiver(name, cliActor());
+        out(result, () => `receiver ${result.name} removed${result.dropped ? ` (${result.dropped} queued deliveries recorded as failed)` : ''}`);
       }),
     );
 

@@ -457,7 +457,8 @@ export interface AlertDeliveryTable {
   kind: string;
   /** JSON: alert ids. */
   alert_ids: string;
-  status: 'queued' | 'sent' | 'failed';
+  /** sending: claimed by a sender until next_at (its lease). */
+  status: 'queued' | 'sending' | 'sent' | 'failed';
   attempts: number;
   next_at: string;
   last_answer: string | null;

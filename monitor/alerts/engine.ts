@@ -75,6 +75,9 @@ export interface Observation {
   stale?: boolean;
 }
 
+/** Timeline entries after which an alert's receivers were (or would have been) told it fires: the repeat interval counts from the last. */
+const TOLD_KINDS = ['firing', 'unfolded', 'unmuted', 'repeated', 'flapping-stopped'];
+
 export type NotifyKind = 'firing' | 'resolved' | 'flapping' | 'escalation' | 'repeat';
 
 export interface Notifier {
@@ -461,6 +464,7 @@ export class AlertEngine {
 
   private async timeline(tx: WriteTx, alertId: number, kind: string, text: string, actor = 'system', at = this.now()): Promise<void> {
     await tx.insertInto('alert_event').values({ alert_id: alertId, at: iso(at), kind, actor, text }).execute();
+    if (TOLD_KINDS.includes(kind)) this.told.set(alertId, at);
   }
 
   private async update(tx: WriteTx, alert: Alert, patch: Partial<Record<string, unknown>>): Promise<void> {
@@ -704,9 +708,39 @@ export class AlertEngine {
               await this.notifier?.enqueue(tx, [alert], 'escalation', now, { receivers: to });
             }
           }
+          // Repeat (Alertmanager's repeat_interval, per route): still firing, not acknowledged, not muted: told again.
+          if (alert.state === 'firing' && alert.notified && alert.mutedBy === null && !alert.held && alert.foldedInto === null && !alert.flapping && options.repeatMs) {
+            const every = options.repeatMs(alert);
+            if (every > 0 && now - (await this.lastTold(tx, alert)) >= every) {
+              // A window or silence that began after it fired: recorded, not repeated.
+              if (await this.mutedBy(tx, alert, now)) continue;
+              this.told.set(alert.id, now);
+              await this.timeline(tx, alert.id, 'repeated', `still firing after ${Math.round(every / 60_000)} min, not acknowledged: told again`, 'system', now);
+              await this.notifier?.enqueue(tx, [alert], 'repeat', now);
+            }
+          }
         }
       });
     });
+  }
+
+  /** When an alert's receivers were last told it fires: kept here, read from its timeline once (a restart keeps the interval). */
+  private readonly told = new Map<number, number>();
+
+  private async lastTold(tx: WriteTx, alert: Alert): Promise<number> {
+    let at = this.told.get(alert.id);
+    if (at === undefined) {
+      const row = await tx
+        .selectFrom('alert_event')
+        .select((eb) => eb.fn.max('at').as('at'))
+        .where('alert_id', '=', alert.id)
+        .where('kind', 'in', TOLD_KINDS)
+        .executeTakeFirst();
+      at = row?.at ? Date.parse(String(row.at)) : Date.parse(alert.firedAt ?? alert.startedAt);
+      if (this.told.size > 100_000) this.told.clear();
+      this.told.set(alert.id, at);
+    }
+    return at;
   }
 
   // ------------------------------------------------------------ operators
@@ -719,6 +753,22 @@ export class AlertEngine {
   async timelineOf(id: number): Promise<TimelineEntry[]> {
     const rows = await this.database.db.selectFrom('alert_event').select(['at', 'kind', 'actor', 'text']).where('alert_id', '=', id).orderBy('id').execute();
     return rows;
+  }
+
+  /** foldedCount for many alerts in one query per 500: the notifier composes a claimed batch with it. */
+  async foldedCounts(ids: readonly number[]): Promise<Map<number, number>> {
+    const counts = new Map<number, number>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.database.db
+        .selectFrom('alert_alert')
+        .select((eb) => ['folded_into', eb.fn.countAll<number>().as('n')])
+        .where('folded_into', 'in', ids.slice(i, i + 500))
+        .where('state', '!=', 'resolved')
+        .groupBy('folded_into')
+        .execute();
+      for (const r of rows) counts.set(Number(r.folded_into), Number(r.n));
+    }
+    return counts;
   }
 
   async foldedCount(id: number): Promise<number> {

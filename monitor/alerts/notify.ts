@@ -6,14 +6,13 @@
 // kept by folding what would exceed it into one digest.
 
 import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
-import { EgovError, type Database, type SecretBox, type WriteTx } from '../../core/index.js';
+import { EgovError, runReusableEach, type Database, type SecretBox, type WriteTx } from '../../core/index.js';
 import type { Alert, NotifyKind, Notifier } from './engine.js';
 import { alertLabels, toAlert } from './engine.js';
 import type { AlertSeverity, RouteSpec, RuleSet } from './rules.js';
 import { DEFAULT_ROUTE, SEVERITY_NAMES } from './rules.js';
 import type { KnowledgeLookup } from './kb-lookup.js';
+import { postJson, type PostAnswer } from './http-client.js';
 
 export const RECEIVER_TYPES = ['webhook', 'wecom', 'dingtalk', 'feishu', 'email', 'alertmanager'] as const;
 export type ReceiverType = (typeof RECEIVER_TYPES)[number];
@@ -64,7 +63,8 @@ export interface DeliveryView {
   groupKey: string;
   kind: string;
   alertIds: number[];
-  status: 'queued' | 'sent' | 'failed';
+  /** sending: claimed by a sender, until its lease (nextAt) ends. */
+  status: 'queued' | 'sending' | 'sent' | 'failed';
   attempts: number;
   nextAt: string;
   lastAnswer: string | null;
@@ -86,6 +86,8 @@ export interface NotifierOptions {
   maxAttempts?: number;
   /** The alerts engine reads folded counts and current alert rows through these. */
   foldedCount?: (id: number) => Promise<number>;
+  /** The same for many alerts in one query (preferred over foldedCount when given). */
+  foldedCounts?: (ids: readonly number[]) => Promise<Map<number, number>>;
   log?: (line: string) => void;
 }
 
@@ -114,8 +116,17 @@ export function checkReceiver(input: ReceiverInput): void {
   if (input.language !== undefined && input.language !== 'en' && input.language !== 'zh-CN') throw new EgovError('bad-request', `receiver ${input.name}: language is en or zh-CN`);
 }
 
-/** Messages in flight at once to one receiver that has no rate limit. */
-const SEND_CONCURRENCY = 32;
+/** Messages in flight at once to one receiver that has no rate limit (a few kept-alive connections). */
+const SEND_CONCURRENCY = Number(process.env.EGOV_ALERTS_SEND_CONCURRENCY ?? 8);
+/** Deliveries one receiver's pump claims at a time. */
+const CLAIM_BATCH = 500;
+/** Outcomes written in one transaction at most. */
+const RECORD_BATCH = 256;
+
+type Outcome =
+  | { id: number; outcome: 'sent'; attempts: number; at: string; answer: string; body: string | null }
+  | { id: number; outcome: 'retry'; status: 'queued' | 'failed'; attempts: number; nextAt: string; answer: string }
+  | { id: number; outcome: 'unclaim' };
 const DEFAULT_RATE: Record<ReceiverType, number> = { webhook: 0, wecom: 20, dingtalk: 20, feishu: 100, email: 0, alertmanager: 0 };
 
 interface Receiver {
@@ -168,6 +179,19 @@ export class AlertNotifier implements Notifier {
     });
     void by;
     return { name, type, ...settings, secrets: Object.keys(secrets), createdAt: at };
+  }
+
+  /** Removes a receiver; what was still queued for it is recorded as failed (no one to send it to). */
+  async removeReceiver(name: string, audit: (tx: WriteTx, detail: Record<string, unknown>) => Promise<void>): Promise<{ name: string; dropped: number }> {
+    return this.options.database.write(async (tx) => {
+      const row = await tx.selectFrom('alert_receiver').select(['name', 'type']).where('name', '=', name).executeTakeFirst();
+      if (!row) throw new EgovError('not-found', `no receiver named ${JSON.stringify(name)}`);
+      await tx.deleteFrom('alert_receiver').where('name', '=', name).execute();
+      const dropped = await tx.updateTable('alert_delivery').set({ status: 'failed', last_answer: `receiver ${name} was removed` }).where('receiver', '=', name).where('status', 'in', ['queued', 'sending']).executeTakeFirst();
+      const count = Number(dropped.numUpdatedRows ?? 0);
+      await audit(tx, { receiver: name, type: row.type, droppedDeliveries: count });
+      return { name, dropped: count };
+    });
   }
 
   async receivers(): Promise<ReceiverView[]> {
@@ -270,6 +294,7 @@ export class AlertNotifier implements Notifier {
     this.soonTimers.clear();
     this.timer = undefined;
     await Promise.allSettled([...this.inFlight]);
+    await this.flushed();
   }
 
   private readonly soonTimers = new Set<NodeJS.Timeout>();
@@ -290,20 +315,30 @@ export class AlertNotifier implements Notifier {
     this.kick().catch((error: Error) => this.options.log?.(`alerts: the delivery queue could not be read: ${error.message}`));
   }
 
-  /** Starts sending what is due, each receiver on its own. Resolves once every started send has settled. */
+  /**
+   * Starts sending what is due: one pump per receiver with something due, each
+   * on its own (a receiver that hangs holds up only its own pump). Resolves
+   * once the pumps are started; drain() waits for them.
+   */
   async kick(): Promise<void> {
     if (this.kicking) return this.kicking;
     this.kicking = (async () => {
-      const due = await this.options.database.db.selectFrom('alert_delivery').selectAll().where('status', '=', 'queued').where('next_at', '<=', iso(this.now())).orderBy('id').limit(2000).execute();
-      const byReceiver = new Map<string, typeof due>();
-      for (const d of due) byReceiver.set(d.receiver, [...(byReceiver.get(d.receiver) ?? []), d]);
-      for (const [receiver, rows] of byReceiver) {
-        if (this.busy.has(receiver)) continue;
+      const due = await this.options.database.db
+        .selectFrom('alert_delivery')
+        .select('receiver')
+        .where('status', 'in', ['queued', 'sending'])
+        .where('next_at', '<=', iso(this.now()))
+        .groupBy('receiver')
+        .execute();
+      for (const { receiver } of due) {
+        if (this.stopped || this.busy.has(receiver)) continue;
         this.busy.add(receiver);
-        const work = this.sendFor(receiver, rows.map(toDelivery)).finally(() => {
-          this.busy.delete(receiver);
-          this.inFlight.delete(work);
-        });
+        const work = this.pump(receiver)
+          .catch((error: Error) => this.options.log?.(`alerts: sending to ${receiver} stopped: ${error.message}`))
+          .finally(() => {
+            this.busy.delete(receiver);
+            this.inFlight.delete(work);
+          });
         this.inFlight.add(work);
       }
     })().finally(() => {
@@ -312,75 +347,134 @@ export class AlertNotifier implements Notifier {
     return this.kicking;
   }
 
-  /** Waits until nothing is due or in flight (tests, the benchmark). */
+  /** Waits until nothing is due, in flight or waiting to be recorded (tests, the benchmark). */
   async drain(timeoutMs = 30_000): Promise<void> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       await this.kick();
       await Promise.allSettled([...this.inFlight]);
-      const left = await this.options.database.db.selectFrom('alert_delivery').select('id').where('status', '=', 'queued').where('next_at', '<=', iso(this.now())).limit(1).execute();
+      await this.flushed();
+      const left = await this.options.database.db.selectFrom('alert_delivery').select('id').where('status', 'in', ['queued', 'sending']).where('next_at', '<=', iso(this.now())).limit(1).execute();
       if (!left.length && this.inFlight.size === 0) return;
       if (Date.now() > end) return;
       await new Promise((r) => setTimeout(r, 20));
     }
   }
 
-  private async sendFor(name: string, deliveries: DeliveryView[]): Promise<void> {
+  /**
+   * Claims up to `limit` due deliveries of one receiver: marked `sending`
+   * with a lease (next_at) in one write, so no other pump or process sends
+   * them too. A lease that runs out (the process stopped mid-send) makes
+   * them due again: sent at least once, and that attempt counted.
+   */
+  private async claim(name: string, limit: number): Promise<DeliveryView[]> {
+    const now = this.now();
+    const lease = iso(now + 3 * (this.options.timeoutMs ?? 10_000) + 60_000);
+    const postgres = this.options.database.dialect === 'postgres';
+    return this.options.database.write(async (tx) => {
+      let q = tx.selectFrom('alert_delivery').selectAll().where('receiver', '=', name).where('status', 'in', ['queued', 'sending']).where('next_at', '<=', iso(now)).orderBy('id').limit(limit);
+      if (postgres) q = q.forUpdate().skipLocked();
+      const rows = (await q.execute()).map(toDelivery);
+      if (!rows.length) return rows;
+      const lapsed = rows.filter((d) => d.status === 'sending');
+      for (const d of lapsed) d.attempts++;
+      const ids = rows.map((d) => d.id);
+      for (let i = 0; i < ids.length; i += 500) await tx.updateTable('alert_delivery').set({ status: 'sending', next_at: lease }).where('id', 'in', ids.slice(i, i + 500)).execute();
+      if (lapsed.length) await tx.updateTable('alert_delivery').set((eb) => ({ attempts: eb('attempts', '+', 1), last_answer: 'the sender stopped before the answer was recorded; sending again' })).where('id', 'in', lapsed.map((d) => d.id)).execute();
+      return rows;
+    });
+  }
+
+  /** Messages sent to a rate-limited receiver in the last minute: kept here, first read from the records (a restart keeps the rate). */
+  private async window(name: string): Promise<number[]> {
+    const now = this.now();
+    let window = this.sent.get(name);
+    if (!window) {
+      const rows = await this.options.database.db.selectFrom('alert_delivery').select('sent_at').distinct().where('receiver', '=', name).where('status', '=', 'sent').where('body', 'is not', null).where('sent_at', '>', iso(now - 60_000)).execute();
+      window = rows.map((r) => Date.parse(r.sent_at!)).filter((t) => Number.isFinite(t));
+    }
+    window = window.filter((t) => now - t < 60_000);
+    this.sent.set(name, window);
+    return window;
+  }
+
+  /** Sends one receiver's due deliveries, a claimed batch at a time, until nothing is due (or its rate is spent). */
+  private async pump(name: string): Promise<void> {
     const receiver = await this.receiver(name);
     if (!receiver) {
       await this.options.database.write(async (tx) => {
-        for (const d of deliveries) await tx.updateTable('alert_delivery').set({ status: 'failed', last_answer: `no receiver named ${name}` }).where('id', '=', d.id).execute();
+        await tx.updateTable('alert_delivery').set({ status: 'failed', last_answer: `no receiver named ${name}` }).where('receiver', '=', name).where('status', 'in', ['queued', 'sending']).execute();
       });
       return;
     }
     const rate = receiver.settings.ratePerMinute ?? DEFAULT_RATE[receiver.type];
-    let batches: DeliveryView[][] = deliveries.map((d) => [d]);
-    if (rate > 0) {
-      const now = this.now();
-      const window = (this.sent.get(name) ?? []).filter((t) => now - t < 60_000);
-      this.sent.set(name, window);
-      const free = rate - window.length;
-      if (free <= 0) return; // wait for the window; what is queued folds into one digest then
+    while (!this.stopped) {
+      let free = Infinity;
+      if (rate > 0) {
+        free = rate - (await this.window(name)).length;
+        if (free <= 0) return; // wait for the window; what is queued folds into one digest then
+      }
+      const deliveries = await this.claim(name, CLAIM_BATCH);
+      if (!deliveries.length) return;
+      let batches: DeliveryView[][] = deliveries.map((d) => [d]);
       if (batches.length > free) batches = [...batches.slice(0, free - 1), deliveries.slice(free - 1)];
+      await this.sendClaimed(receiver, batches, rate > 0 ? 1 : SEND_CONCURRENCY);
+      if (rate > 0) return; // a rate-limited receiver: one round per kick, the rest waits for the window
     }
-    // A receiver without a rate takes several messages at once (each still its own request and record).
+  }
+
+  private async sendClaimed(receiver: Receiver, batches: DeliveryView[][], parallel: number): Promise<void> {
     // Messages about the same rule keep their order (a firing before its resolution): one chain per rule.
-    const parallel = rate > 0 ? 1 : SEND_CONCURRENCY;
     const chains = new Map<string, DeliveryView[][]>();
     for (const batch of batches) {
       const key = parallel === 1 ? '' : (batch[0]!.groupKey.split(':').slice(1).join(':') || batch[0]!.groupKey);
-      chains.set(key, [...(chains.get(key) ?? []), batch]);
+      let chain = chains.get(key);
+      if (!chain) chains.set(key, (chain = []));
+      chain.push(batch);
     }
     const queue = [...chains.values()];
-    // The alerts of every message, read in one query (each message used to read its own).
+    // The alerts of every message, read in one query per 500.
     const allIds = [...new Set(batches.flatMap((b) => b.flatMap((d) => d.alertIds)))];
     const known = new Map<number, Alert>();
     for (let i = 0; i < allIds.length; i += 500) {
       const rows = await this.options.database.db.selectFrom('alert_alert').selectAll().where('id', 'in', allIds.slice(i, i + 500)).execute();
       for (const r of rows) known.set(Number(r.id), toAlert(r));
     }
+    const folded = await this.foldedCounts(allIds);
     let next = 0;
     const worker = async () => {
-      while (next < queue.length && !this.stopped) for (const batch of queue[next++]!) if (!this.stopped) await this.sendBatch(receiver, batch, known);
+      while (next < queue.length && !this.stopped) for (const batch of queue[next++]!) if (!this.stopped) await this.sendBatch(receiver, batch, known, folded);
     };
     await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, worker));
+    // What was claimed but not sent (stopping): back to the queue at once rather than after the lease.
+    const left = batches.flat().filter((d) => !this.recordedIds.has(d.id));
+    for (const d of batches.flat()) this.recordedIds.delete(d.id);
+    if (left.length) this.record(left.map((d) => ({ id: d.id, outcome: 'unclaim' as const })));
   }
 
-  private async sendBatch(receiver: Receiver, batch: DeliveryView[], known: Map<number, Alert>): Promise<void> {
+  private async foldedCounts(ids: number[]): Promise<Map<number, number>> {
+    const counts = new Map<number, number>();
+    if (this.options.foldedCounts) return this.options.foldedCounts(ids);
+    if (!this.options.foldedCount) return counts;
+    for (const id of ids) counts.set(id, await this.options.foldedCount(id));
+    return counts;
+  }
+
+  private async sendBatch(receiver: Receiver, batch: DeliveryView[], known: Map<number, Alert>, folded: Map<number, number>): Promise<void> {
     const ids = [...new Set(batch.flatMap((d) => d.alertIds))];
     let alerts = ids.map((id) => known.get(id)).filter((a): a is Alert => a !== undefined);
     const kind: Message['kind'] = batch.length > 1 ? 'digest' : (batch[0]!.kind as NotifyKind);
     // At send time: drop what folded into a parent meanwhile, or was resolved before its firing went out.
     if (kind === 'firing' || kind === 'repeat' || kind === 'escalation') alerts = alerts.filter((a) => a.foldedInto === null && !a.held && a.state !== 'resolved' && a.notified);
+    if (kind === 'repeat') alerts = alerts.filter((a) => a.state === 'firing' && a.mutedBy === null);
     if (receiver.settings.severities) alerts = alerts.filter((a) => receiver.settings.severities!.includes(a.severity));
-    const now = this.now();
+    for (const d of batch) this.recordedIds.add(d.id);
     if (!alerts.length) {
-      await this.options.database.write(async (tx) => {
-        for (const d of batch) await tx.updateTable('alert_delivery').set({ status: 'sent', sent_at: iso(now), last_answer: 'nothing left to tell (folded, resolved or filtered before sending)', body: null }).where('id', '=', d.id).execute();
-      });
+      const at = iso(this.now());
+      this.record(batch.map((d) => ({ id: d.id, outcome: 'sent' as const, attempts: d.attempts, at, answer: 'nothing left to tell (folded, resolved or filtered before sending)', body: null })));
       return;
     }
-    const message = await this.compose(receiver, kind, alerts);
+    const message = await this.compose(receiver, kind, alerts, folded);
     let answer: string;
     let ok: boolean;
     try {
@@ -390,27 +484,74 @@ export class AlertNotifier implements Notifier {
       answer = (error as Error).message.slice(0, 1000);
       ok = false;
     }
-    if (ok && (receiver.settings.ratePerMinute ?? DEFAULT_RATE[receiver.type]) > 0) this.sent.get(receiver.name)!.push(this.now());
+    if (ok && (receiver.settings.ratePerMinute ?? DEFAULT_RATE[receiver.type]) > 0) this.sent.get(receiver.name)?.push(this.now());
     const max = this.options.maxAttempts ?? 8;
-    await this.options.database.write(async (tx) => {
-      for (const d of batch) {
-        const attempts = d.attempts + 1;
-        if (ok) await tx.updateTable('alert_delivery').set({ status: 'sent', attempts, sent_at: iso(this.now()), last_answer: answer, body: JSON.stringify({ kind: message.kind, title: message.title, text: message.text }) }).where('id', '=', d.id).execute();
-        else {
+    const at = this.now();
+    if (ok) {
+      const body = JSON.stringify({ kind: message.kind, title: message.title, text: message.text });
+      this.record(batch.map((d) => ({ id: d.id, outcome: 'sent' as const, attempts: d.attempts + 1, at: iso(at), answer, body })));
+    } else {
+      this.record(
+        batch.map((d) => {
+          const attempts = d.attempts + 1;
           const backoff = Math.min(5_000 * 2 ** (attempts - 1), 10 * 60_000);
-          await tx.updateTable('alert_delivery').set({ status: attempts >= max ? 'failed' : 'queued', attempts, next_at: iso(this.now() + backoff), last_answer: answer }).where('id', '=', d.id).execute();
-        }
-      }
-    });
-    if (!ok) this.options.log?.(`alerts: receiver ${receiver.name} failed (${answer}); will retry`);
+          return { id: d.id, outcome: 'retry' as const, status: attempts >= max ? ('failed' as const) : ('queued' as const), attempts, nextAt: iso(at + backoff), answer };
+        }),
+      );
+      this.options.log?.(`alerts: receiver ${receiver.name} failed (${answer}); will retry`);
+    }
   }
 
-  private async compose(receiver: Receiver, kind: Message['kind'], alerts: Alert[]): Promise<Message> {
+  // ------------------------------------------------------------ the record
+
+  /** Outcomes waiting to be written: collected for a moment, then written together in one transaction. */
+  private outcomes: Outcome[] = [];
+  private flushTimer: NodeJS.Immediate | undefined;
+  private readonly flushing = new Set<Promise<void>>();
+  /** Deliveries of the current batches whose outcome is recorded (or being sent). */
+  private readonly recordedIds = new Set<number>();
+
+  private record(outcomes: Outcome[]): void {
+    this.outcomes.push(...outcomes);
+    if (this.outcomes.length >= RECORD_BATCH) this.flush();
+    else this.flushTimer ??= setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = undefined;
+    const outcomes = this.outcomes;
+    this.outcomes = [];
+    if (!outcomes.length) return;
+    const work = this.writeOutcomes(outcomes)
+      // Not written (the database went away): the deliveries stay claimed, and are sent again once their lease ends.
+      .catch((error: Error) => this.options.log?.(`alerts: ${outcomes.length} delivery outcome(s) could not be recorded (${error.message}); they are sent again after their lease`))
+      .finally(() => this.flushing.delete(work));
+    this.flushing.add(work);
+  }
+
+  private async flushed(): Promise<void> {
+    this.flush();
+    while (this.flushing.size) await Promise.allSettled([...this.flushing]);
+  }
+
+  private writeOutcomes(outcomes: Outcome[]): Promise<void> {
+    const sent = outcomes.filter((o): o is Extract<Outcome, { outcome: 'sent' }> => o.outcome === 'sent');
+    const retry = outcomes.filter((o): o is Extract<Outcome, { outcome: 'retry' }> => o.outcome === 'retry');
+    const unclaim = outcomes.filter((o) => o.outcome === 'unclaim').map((o) => o.id);
+    return this.options.database.write(async (tx) => {
+      await runReusableEach(tx, 'alerts.delivery-sent', sent, (o) => tx.updateTable('alert_delivery').set({ status: 'sent', attempts: o.attempts, sent_at: o.at, last_answer: o.answer, body: o.body }).where('id', '=', o.id), (o) => ['sent', o.attempts, o.at, o.answer, o.body, o.id]);
+      await runReusableEach(tx, 'alerts.delivery-retry', retry, (o) => tx.updateTable('alert_delivery').set({ status: o.status, attempts: o.attempts, next_at: o.nextAt, last_answer: o.answer }).where('id', '=', o.id), (o) => [o.status, o.attempts, o.nextAt, o.answer, o.id]);
+      if (unclaim.length) await tx.updateTable('alert_delivery').set({ status: 'queued', next_at: iso(this.now()) }).where('id', 'in', unclaim).where('status', '=', 'sending').execute();
+    });
+  }
+
+  private async compose(receiver: Receiver, kind: Message['kind'], alerts: Alert[], foldedCounts?: Map<number, number>): Promise<Message> {
     const lang = receiver.settings.language ?? 'zh-CN';
     const base = (this.options.externalUrl ?? '').replace(/\/$/, '');
     const enriched = await Promise.all(
       alerts.map(async (a) => {
-        const folded = this.options.foldedCount ? await this.options.foldedCount(a.id) : 0;
+        const folded = foldedCounts ? (foldedCounts.get(a.id) ?? 0) : this.options.foldedCount ? await this.options.foldedCount(a.id) : 0;
         let articles: string[] = [];
         if (this.kb) {
           try {
@@ -454,8 +595,10 @@ export class AlertNotifier implements Notifier {
 function onDutyNow(entry: RouteSpec['roster'][number], now: number): boolean {
   const d = new Date(now);
   const minutes = d.getHours() * 60 + d.getMinutes();
-  if (!entry.days.includes(d.getDay())) return false;
-  return entry.from <= entry.to ? minutes >= entry.from && minutes < entry.to : minutes >= entry.from || minutes < entry.to;
+  const day = d.getDay();
+  if (entry.from <= entry.to) return entry.days.includes(day) && minutes >= entry.from && minutes < entry.to;
+  // An overnight shift (18:00-08:00) belongs to the day it starts: Friday's runs into Saturday morning.
+  return (entry.days.includes(day) && minutes >= entry.from) || (entry.days.includes((day + 6) % 7) && minutes < entry.to);
 }
 
 const toDelivery = (r: Record<string, any>): DeliveryView => ({
@@ -512,6 +655,7 @@ export function alertmanagerWebhookBody(message: Message, externalUrl = ''): Rec
     fingerprint: a.fingerprint,
   }));
   const common = (pick: (a: (typeof alerts)[number]) => Record<string, string>) => {
+    if (alerts.length === 1) return { ...pick(alerts[0]!) };
     const [first, ...rest] = alerts.map(pick);
     return Object.fromEntries(Object.entries(first ?? {}).filter(([k, v]) => rest.every((r) => r[k] === v)));
   };
@@ -539,47 +683,19 @@ export function feishuSign(secret: string, timestampS: number): string {
   return createHmac('sha256', `${timestampS}\n${secret}`).update('').digest('base64');
 }
 
-const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
-
-/** POSTs JSON over a kept-alive connection; resolves with the answer, rejects on a non-2xx status, an error or no answer in time. */
-function post(url: string, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<string> {
+/** POSTs JSON over a kept-alive connection (http-client.ts); resolves with the answer, rejects on a non-2xx status, an error or no answer in time. */
+async function post(url: string, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<string> {
   const target = new URL(url);
-  const payload = Buffer.from(JSON.stringify(body));
-  const secure = target.protocol === 'https:';
-  return new Promise<string>((resolve, reject) => {
-    const request = (secure ? https : http).request(
-      target,
-      { method: 'POST', agent: secure ? agents.https : agents.http, headers: { 'content-type': 'application/json', 'content-length': String(payload.length), ...headers } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size <= 4096) chunks.push(c);
-        });
-        response.on('end', () => {
-          clearTimeout(timer);
-          const text = Buffer.concat(chunks).toString('utf8').slice(0, 2000);
-          const status = response.statusCode ?? 0;
-          if (status < 200 || status > 299) reject(new Error(`HTTP ${status}: ${text.slice(0, 300)}`));
-          else resolve(`HTTP ${status} ${text.slice(0, 300)}`);
-        });
-        response.on('error', (error) => {
-          clearTimeout(timer);
-          reject(new Error(`the answer from ${target.host} broke off: ${error.message}`));
-        });
-      },
-    );
-    const timer = setTimeout(() => {
-      request.destroy();
-      reject(new Error(`no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    request.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(error.message.startsWith('no answer') ? error.message : `cannot reach ${target.host}: ${error.message}`));
-    });
-    request.end(payload);
-  });
+  let answer: PostAnswer;
+  try {
+    answer = await postJson(target, Buffer.from(JSON.stringify(body)), timeoutMs, headers);
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new Error(message.startsWith('no answer') ? message : `cannot reach ${target.host}: ${message}`);
+  }
+  const text = answer.text.slice(0, 2000);
+  if (answer.status < 200 || answer.status > 299) throw new Error(`HTTP ${answer.status}: ${text.slice(0, 300)}`);
+  return `HTTP ${answer.status} ${text.slice(0, 300)}`;
 }
 
 /** The robots answer 200 with an error code in the body. */

@@ -99,6 +99,7 @@ export class AlertService {
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.log ? { log: options.log } : {}),
       foldedCount: (id) => this.engine.foldedCount(id),
+      foldedCounts: (ids) => this.engine.foldedCounts(ids),
     });
     this.engine = new AlertEngine({
       database: options.database,
@@ -171,7 +172,7 @@ export class AlertService {
       }
     }
     await this.engine.apply(observations);
-    await this.engine.sweep({ escalate: (alert, level) => this.notifier.escalation(alert, level) });
+    await this.engine.sweep({ escalate: (alert, level) => this.notifier.escalation(alert, level), repeatMs: (alert) => this.notifier.route(alert).route.repeatIntervalMs });
     await this.notifier.kick();
     return { observations: observations.length };
   }
@@ -337,6 +338,12 @@ export class AlertService {
   putReceiver(input: ReceiverInput, by: Actor): Promise<ReceiverView> {
     return this.notifier.putReceiver(input, by, async (tx, detail) => {
       await appendAudit(tx, { actor: by.actor, action: 'alerts.receiver-put', object: `receiver:${input.name}`, source: by.source, outcome: 'success', detail });
+    });
+  }
+
+  removeReceiver(name: string, by: Actor): Promise<{ name: string; dropped: number }> {
+    return this.notifier.removeReceiver(name, async (tx, detail) => {
+      await appendAudit(tx, { actor: by.actor, action: 'alerts.receiver-remove', object: `receiver:${name}`, source: by.source, outcome: 'success', detail });
     });
   }
 

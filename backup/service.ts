@@ -9,7 +9,8 @@ import { EventEmitter } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import BetterSqlite from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { Actor, PassphraseSource } from '../ca/index.js';
 import { appendAudit, EgovError, openDatabase, recordAudit, verifyAuditLog, type BackupRunTable, type Config, type Database, type ErrorCode } from '../core/index.js';
@@ -19,6 +20,9 @@ import { describeLock, parseBackupProgress, parseBackupSummary, ResticRepository
 import { drillInfluxMetrics, influxBackupSource, type InfluxSource } from './influx.js';
 import { runCapture } from './process.js';
 import { findPgTool, MANIFEST_NAME, pgConnection, redactUrl, sha256File, stagePlan, takeStagingLock, walkFiles, type Manifest } from './sources.js';
+
+// Required, not imported: see core/storage/database.ts (start-up of one-shot commands).
+const BetterSqlite = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 
 export interface BackupServiceOptions {
   config: Config;

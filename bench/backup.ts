@@ -12,7 +12,7 @@
 //   the parent left to restic (the latest snapshot of the same paths from this
 //   host: there is one, so it reads only what changed), as a careful admin's
 //   cron job would run it;
-// - egov-ops: exports the suite's SQLite database (online backup API), stages
+// - egov-ops: exports the suite's SQLite database (one read, or the online backup API past 32 MiB), stages
 //   the config and a manifest with SHA-256 of the staged files, runs `restic
 //   backup --json --tag egov-ops,plan:bench --parent LAST STAGING DATA` with
 //   its own persistent cache under the data dir, then records the run and its
@@ -488,7 +488,7 @@ export async function runBackupBench(options: BackupBenchOptions): Promise<Backu
     };
     const f2 = (n: number | null | undefined) => (n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(2));
     const serveSide =
-      "egov-ops: the backup.run:bench job (BackupScheduler.jobs()) run by a JobRunner in this process, as `serve` runs it (database and config open, no node start): SQLite online-backup export, config and manifest staged, then `restic backup --json --tag egov-ops,plan:bench --parent LAST STAGING DATA` with its persistent cache under the data dir, then the run and audit records";
+      "egov-ops: the backup.run:bench job (BackupScheduler.jobs()) run by a JobRunner in this process, as `serve` runs it (database and config open, no node start): the SQLite database exported (one read up to 32 MiB, else the online backup API), config and manifest staged, then `restic backup --json --tag egov-ops,plan:bench --parent LAST STAGING DATA` with its persistent cache under the data dir, then the run and audit records";
     const bareSide = `bare: \`restic ${BARE_ARGS.slice(0, -1).join(' ')} DATA\` with the password from a file and its own persistent cache dir (RESTIC_CACHE_DIR); the parent is restic's own choice (this host, same paths)`;
     for (const [label, r] of [['first', report.first], ['incremental', report.incremental]] as const) {
       const phases = r.serve.phases;

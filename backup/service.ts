@@ -9,7 +9,8 @@ import { EventEmitter } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import BetterSqlite from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { Actor, PassphraseSource } from '../ca/index.js';
 import { appendAudit, EgovError, openDatabase, recordAudit, verifyAuditLog, type BackupRunTable, type Config, type Database, type ErrorCode } from '../core/index.js';
@@ -19,6 +20,9 @@ import { describeLock, parseBackupProgress, parseBackupSummary, ResticRepository
 import { drillInfluxMetrics, influxBackupSource, type InfluxSource } from './influx.js';
 import { runCapture } from './process.js';
 import { findPgTool, MANIFEST_NAME, pgConnection, redactUrl, sha256File, stagePlan, takeStagingLock, walkFiles, type Manifest } from './sources.js';
+
+// Required, not imported: see core/storage/database.ts (start-up of one-shot commands).
+const BetterSqlite = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 
 export interface BackupServiceOptions {
   config: Config;
@@ -60,7 +64,9 @@ export interface RunResult {
    */
   staleLocks?: LockInfo[];
   /** Wall time of each step: opening the repository, staging, restic backup, retention (forget --prune; 0 unless asked for). */
-  seconds?: { open: number; stage: number; backup: number; retention: number; total: number };
+  seconds?: { open: number; stage: number; backup: number; restic: number; retention: number; total: number };
+  /** The snapshot restic built this one on (`--parent`): the pair's last recorded snapshot; null when there was none (restic chose, if it found one). */
+  parentSnapshotId?: string | null;
 }
 
 /** What retention (restic forget --prune) did to one plan's snapshots on one target. */
@@ -229,6 +235,30 @@ export class BackupService {
     return pairs;
   }
 
+  /**
+   * The snapshot the next backup of plan to target builds on: the last one
+   * recorded for the pair in the suite's database (shared by every `serve`
+   * instance). A same-city repository is looked into for free: a snapshot no
+   * longer there (forgotten, or the repository made anew) is not named.
+   */
+  async parentSnapshot(plan: BackupPlan, target: BackupTarget): Promise<string | undefined> {
+    const row = await this.database.db
+      .selectFrom('backup_run')
+      .select('snapshot_id')
+      .where('kind', '=', 'backup')
+      .where('plan', '=', plan.name)
+      .where('target', '=', target.name)
+      .where('status', '!=', 'failure')
+      .where('snapshot_id', 'is not', null)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const id = row?.snapshot_id;
+    if (!id || !/^[0-9a-f]{64}$/.test(id)) return undefined;
+    if (target.kind === 'same-city' && !existsSync(path.join(target.repository, 'snapshots', id))) return undefined;
+    return id;
+  }
+
   private async record(row: Omit<BackupRunTable, 'id'>, action: string, detail: Record<string, unknown>): Promise<void> {
     await this.database.write(async (tx) => {
       await tx.insertInto('backup_run').values(row).execute();
@@ -288,7 +318,8 @@ export class BackupService {
     };
 
     const t0 = performance.now();
-    const phase: { open: number; stage: number; backup: number; retention: number } = { open: 0, stage: 0, backup: 0, retention: 0 };
+    // restic: restic's own time, spawn to exit (inside backup, which also covers naming the parent and the snapshot's full ID).
+    const phase: { open: number; stage: number; backup: number; restic: number; retention: number } = { open: 0, stage: 0, backup: 0, restic: 0, retention: 0 };
     let created = false;
     try {
       created = (await repo.openOrInit()).created;
@@ -310,13 +341,31 @@ export class BackupService {
     }
     try {
       const t2 = performance.now();
-      const args = ['backup', '--json', '--tag', `egov-ops,plan:${plan.name}`, ...plan.exclude.flatMap((e) => ['--exclude', e]), stagingDir, ...plan.paths];
-      const result = await repo.run(args, {
-        onMessage: (message) => {
-          const progress = parseBackupProgress(message);
-          if (progress && onProgress) onProgress({ ...progress, plan: plan.name, target: target.name });
-        },
-      });
+      // The parent is named, not left to restic: restic's own choice is the
+      // latest snapshot of the same paths *from the same host*, so a run on
+      // another `serve` instance (whichever holds the scheduler lease), or
+      // after a host rename, would find none and re-read every file.
+      const parent = await this.parentSnapshot(plan, target);
+      const backupArgs = (withParent: string | undefined) => ['backup', '--json', '--tag', `egov-ops,plan:${plan.name}`, ...(withParent ? ['--parent', withParent] : []), ...plan.exclude.flatMap((e) => ['--exclude', e]), stagingDir, ...plan.paths];
+      const runRestic = async (withParent: string | undefined) => {
+        const started = performance.now();
+        const r = await repo.run(backupArgs(withParent), {
+          onMessage: (message) => {
+            const progress = parseBackupProgress(message);
+            if (progress && onProgress) onProgress({ ...progress, plan: plan.name, target: target.name });
+          },
+        });
+        phase.restic += seconds(started);
+        return r;
+      };
+      let usedParent = parent;
+      let result = await runRestic(parent);
+      // A recorded snapshot someone forgot by hand (a remote repository is not
+      // looked into beforehand): back up without it, restic choosing.
+      if (parent && result.code !== 0 && /invalid id .*no matching ID found/i.test(result.stderr)) {
+        usedParent = undefined;
+        result = await runRestic(undefined);
+      }
       const summary = parseBackupSummary(result.messages);
       // restic 3: the snapshot was made but some files could not be read.
       if ((result.code !== 0 && result.code !== 3) || !summary?.snapshotId) {
@@ -371,6 +420,7 @@ export class BackupService {
         resticExitCode: result.code,
         message,
         repositoryCreated: created,
+        parentSnapshotId: usedParent ?? null,
         ...(staleLocks.length ? { staleLocks } : {}),
       };
       if (options.prune) {

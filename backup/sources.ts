@@ -8,13 +8,18 @@
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import BetterSqlite from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { EgovError, type Config, type Database } from '../core/index.js';
 import type { BackupPlan, PreCommand } from './plans.js';
 import { influxBackupSource, stageInfluxMetrics, type MetricsManifest } from './influx.js';
 import { isExecutable } from './process.js';
+
+// Required, not imported: see core/storage/database.ts (start-up of one-shot commands).
+const BetterSqlite = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 
 export const MANIFEST_NAME = 'egov-ops-manifest.json';
 
@@ -28,7 +33,8 @@ export interface Manifest {
   createdAt: string;
   /** Absolute path of the staging directory (as restored under a restore target). */
   stagingDir: string;
-  database?: { dialect: 'sqlite' | 'postgres'; file: string };
+  /** exportedWith: how an SQLite database was copied (one read for a small one, the online backup API page by page for a large one). */
+  database?: { dialect: 'sqlite' | 'postgres'; file: string; exportedWith?: 'serialize' | 'online-backup' };
   /** The metrics store, when it is InfluxDB (`metrics.influx`) and the plan saves the stores. */
   metrics?: MetricsManifest;
   /** Paths relative to stagingDir. */
@@ -37,6 +43,13 @@ export interface Manifest {
 }
 
 export function sha256File(file: string): Promise<string> {
+  // Small files (the config, the manifest, a small database) in one read:
+  // no stream to set up, which a one-shot command would pay for first.
+  try {
+    if (statSync(file).size <= 4 * 1024 * 1024) return Promise.resolve(createHash('sha256').update(readFileSync(file)).digest('hex'));
+  } catch (error) {
+    return Promise.reject(error);
+  }
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     createReadStream(file)
@@ -87,14 +100,30 @@ function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
-async function exportSqlite(database: Database, dest: string): Promise<void> {
-  // A second, read-only handle on the live file: the online backup API copies
-  // a consistent image page by page while the suite keeps writing.
+/** Up to this size the database is exported in one read (sqlite3_serialize) instead of page by page. */
+export const SQLITE_SERIALIZE_MAX_BYTES = 32 * 1024 * 1024;
+
+async function exportSqlite(database: Database, dest: string): Promise<'serialize' | 'backup'> {
+  // A second, read-only handle on the live file: either way the copy is a
+  // consistent image (one read transaction) while the suite keeps writing.
   const source = new BetterSqlite(database.location, { readonly: true, fileMustExist: true });
   try {
+    const pageSize = Number(source.pragma('page_size', { simple: true }));
+    const pages = Number(source.pragma('page_count', { simple: true }));
+    if (pageSize * pages <= SQLITE_SERIALIZE_MAX_BYTES) {
+      // A small database (the usual case): one read into memory and a plain
+      // write. The online backup API would open the copy as a database of its
+      // own and fsync it four times, for a file restic reads a moment later.
+      const image = source.serialize();
+      source.close();
+      await writeFile(dest, image, { mode: 0o600 });
+      return 'serialize';
+    }
+    // A large one page by page, the event loop free between steps.
     await source.backup(dest);
+    return 'backup';
   } finally {
-    source.close();
+    if (source.open) source.close();
   }
 }
 
@@ -202,8 +231,8 @@ export async function stagePlan(input: StageInput): Promise<Manifest> {
     if (influx) manifest.metrics = await stageInfluxMetrics(influx, stagingDir, input.influxdBinary);
     mkdirSync(path.join(stagingDir, 'database'), { mode: 0o700 });
     if (database.dialect === 'sqlite') {
-      await exportSqlite(database, path.join(stagingDir, 'database', 'egov-ops.sqlite'));
-      manifest.database = { dialect: 'sqlite', file: 'database/egov-ops.sqlite' };
+      const how = await exportSqlite(database, path.join(stagingDir, 'database', 'egov-ops.sqlite'));
+      manifest.database = { dialect: 'sqlite', file: 'database/egov-ops.sqlite', exportedWith: how === 'serialize' ? 'serialize' : 'online-backup' };
     } else {
       await exportPostgres(config.database.url!, path.join(stagingDir, 'database', 'egov-ops.pgdump'));
       manifest.database = { dialect: 'postgres', file: 'database/egov-ops.pgdump' };

@@ -5,7 +5,7 @@
 
 import { mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
@@ -36,6 +36,10 @@ export interface Database {
 
 // The pg driver is loaded only when a PostgreSQL URL is configured.
 const require = createRequire(import.meta.url);
+// better-sqlite3 is CommonJS: required, not imported, so that node does not
+// first scan its source for exports (an ESM import of a CommonJS package
+// does), which every one-shot command would pay at start-up.
+const SqliteDatabase = require('better-sqlite3') as typeof BetterSqlite3;
 let pgModule: typeof pg | undefined;
 function loadPg(): typeof pg {
   if (!pgModule) {
@@ -115,8 +119,8 @@ async function withFileLock<T>(file: string, work: () => Promise<T>): Promise<T>
  * better-sqlite3 behind Kysely, with prepared statements kept: Kysely asks
  * for a new statement per query, and preparing costs as much as running.
  */
-function withStatementCache(handle: SqliteDatabase.Database) {
-  const statements = new Map<string, SqliteDatabase.Statement>();
+function withStatementCache(handle: BetterSqlite3.Database) {
+  const statements = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => handle.close(),
     prepare(query: string) {
@@ -196,7 +200,7 @@ const MAX_GROUP = 256;
 function openSqlite(dataDir: string): Database {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(realpathSync(dataDir), 'egov-ops.sqlite');
-  let handle: SqliteDatabase.Database;
+  let handle: BetterSqlite3.Database;
   try {
     handle = new SqliteDatabase(file);
     handle.pragma('journal_mode = WAL');

@@ -43,8 +43,15 @@ describe('JobRunner', () => {
   it('runs only the due times the coordinator gives this instance, and tells it how each ended', async () => {
     const finished: string[] = [];
     let asked = 0;
+    // Every other due time of each job is ours (counted per job: one shared count can give one job only the even ones).
+    const askedPerJob = new Map<string, number>();
     const everyOther: Coordinator = {
-      claim: async () => ++asked % 2 === 1,
+      claim: async (job) => {
+        asked++;
+        const n = (askedPerJob.get(job) ?? 0) + 1;
+        askedPerJob.set(job, n);
+        return n % 2 === 1;
+      },
       finished: async (job, _due, record) => void finished.push(`${job}:${record.ok ? 'ok' : record.error}`),
     };
     let runs = 0;

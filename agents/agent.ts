@@ -355,8 +355,10 @@ export class Agent {
   private async refreshTargets(): Promise<void> {
     const reply = await this.monitors.send(`/api/monitor/agent/targets?zone=${this.config.zone}`, 'GET');
     if (reply.status !== 200) throw new EgovError('unavailable', `monitor answered ${reply.status}: ${reply.text.slice(0, 200)}`);
-    this.targets = (JSON.parse(reply.text) as { targets: WireTarget[] }).targets;
-    this.nodeByAddress = new Map(this.targets.map((t) => [t.address, t.name]));
+    const body = JSON.parse(reply.text) as { targets: WireTarget[]; unpolled?: Array<{ name: string; address: string }> };
+    this.targets = body.targets;
+    // Traps and syslog name their device by address, polled or not (a monitor before `unpolled` sends only targets).
+    this.nodeByAddress = new Map([...(body.unpolled ?? []).map((u): [string, string] => [u.address, u.name]), ...this.targets.map((t): [string, string] => [t.address, t.name])]);
     this.poller.setTargets(this.targets.map((t) => ({ name: t.name, kind: t.kind, address: t.address, port: t.snmpPort, credentials: toCredentials(t.snmp) })));
   }
 

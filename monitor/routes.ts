@@ -454,19 +454,21 @@ export async function monitorRoutes(app: FastifyInstance, options: MonitorRoutes
 
   app.get('/api/monitor/agents', { config: VIEW, schema: { response: { 200: Strict({ agents: Type.Array(AgentView) }) } } }, async () => ({ agents: await monitor.ingestor.agents() }));
 
-  // ---- what an agent polls: its zone's nodes with their SNMP credentials, opened for it (each opening audited)
+  // ---- what an agent polls: its zone's nodes with their SNMP credentials, opened for it (each opening audited);
+  // the zone's nodes it does not poll come as names and addresses only, so their traps and syslog are still theirs.
   app.get<{ Querystring: { zone: 'internal' | 'external' | 'dmz' } }>(
     '/api/monitor/agent/targets',
     { config: AGENT, schema: { querystring: Strict({ zone: literals(ZONES) }) } },
     async (request) => {
       const nodes = await inventory.listNodes({ zone: request.query.zone });
       const targets = [];
+      const unpolled = [];
       for (const node of nodes) {
-        if (!node.snmp) continue;
-        const snmp = await inventory.snmpCredentials(node.name, actorOf(request));
+        const snmp = node.snmp ? await inventory.snmpCredentials(node.name, actorOf(request)) : null;
         if (snmp) targets.push({ name: node.name, kind: node.kind, address: node.address, snmpPort: node.snmpPort, snmp });
+        else unpolled.push({ name: node.name, address: node.address });
       }
-      return { targets };
+      return { targets, unpolled };
     },
   );
 

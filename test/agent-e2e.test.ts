@@ -47,6 +47,8 @@ beforeAll(async () => {
     },
     actor,
   );
+  // A device in the zone that is not polled over SNMP: its traps and syslog are still its own.
+  await desk.started.monitor.inventory.addNode({ name: 'ups-room', kind: 'other', zone: 'internal', site: 'City DC', level: 'city', address: '127.0.0.9', snmp: null, parents: [] }, actor);
   await writeInternalAgentConfig(desk, tmp, '{ udpPort: 0, tcpPort: 0, tlsPort: 0, host: 127.0.0.1 }', ['names: [127.0.0.1, agent-internal.city.gov.cn]']);
 });
 
@@ -96,6 +98,16 @@ describe('an agent in the internal zone', () => {
     expect(logs.every((l) => l.node === 'core-router' && l.severity === 'warning' && l.app === 'e2e' && ['udp', 'tcp', 'tls'].includes(l.transport))).toBe(true);
     const events = await until('the linkDown trap', async () => (await monitor.events.list({ kind: 'trap' })).find((e) => e.name === '1.3.6.1.6.3.1.1.5.3'));
     expect(events.node).toBe('core-router');
+    // From the unpolled device's address: a trap (net-snmp binds the source with clientaddr) and a syslog datagram.
+    expect((await snmpd.tool('snmptrap', ['-v', '2c', '-c', 'public', '--clientaddr=127.0.0.9', `127.0.0.1:${status.trapPort}`, '', '1.3.6.1.6.3.1.1.5.1'])).code).toBe(0);
+    const ups = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => ups.bind(0, '127.0.0.9', () => resolve()));
+    await new Promise<void>((resolve, reject) => ups.send(`<132>1 ${new Date().toISOString()} ups e2e - - - e2e ups on battery`, status.syslogUdpPort!, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+    ups.close();
+    const coldStart = await until('the coldStart trap of ups-room', async () => (await monitor.events.list({ kind: 'trap' })).find((e) => e.name === '1.3.6.1.6.3.1.1.5.1'));
+    expect(coldStart.node).toBe('ups-room');
+    const upsLine = await until('the syslog line of ups-room', async () => (await monitor.logs.search({ text: 'ups on battery', limit: 10 }))[0]);
+    expect(upsLine.node).toBe('ups-room');
 
     // Garbage on the syslog and trap ports: refused, counted, and in the agent's log with its reason.
     const junk = dgram.createSocket('udp4');
@@ -132,9 +144,10 @@ describe('an agent in the internal zone', () => {
     expect(new Set(lines.map((l) => l.message)).size).toBe(20);
     const linkUp = await monitor.events.list({ kind: 'trap' });
     expect(linkUp.filter((e) => e.name === '1.3.6.1.6.3.1.1.5.4')).toHaveLength(1);
-    // The agent read UDP on its batched native socket and says what it took.
+    // The agent read UDP on its batched native socket and says what it took:
+    // line one, the UPS line and 20 outage lines parsed, two junk datagrams refused.
     const after = agent!.status();
     expect(after.syslogUdpEngine).toBe('batched');
-    expect(after.syslog.udp).toMatchObject({ received: 23, parsed: 21, overflow: 0, rejected: { 'missing-pri': 1, 'bad-pri': 1 } });
+    expect(after.syslog.udp).toMatchObject({ received: 24, parsed: 22, overflow: 0, rejected: { 'missing-pri': 1, 'bad-pri': 1 } });
   }, 120_000);
 });

@@ -926,6 +926,7 @@ async function alertsSuite(): Promise<void> {
     storm: num('EGOV_BENCH_ALERTS_STORM', 1000, 200),
     notifications: num('EGOV_BENCH_ALERTS_NOTIFICATIONS', 3000, 500),
     traps: num('EGOV_BENCH_ALERTS_TRAPS', 200, 50),
+    cliMain: CLI_MAIN,
     log,
   };
   log(`\negov-ops alerts benchmarks${QUICK ? ' (QUICK sizes)' : ''}`);

@@ -547,15 +547,25 @@ export class KnowledgeBase {
       for (let i = 1; i <= parts.length && i <= 40; i++) prefixes.push(parts.slice(0, i).join('.'));
     }
     const db = this.database.db;
-    // Each key is its own index range (an OR over them scans the whole table), summed per article.
-    const parts = [sql`select article_id, ${sql.lit(WEIGHTS.rule)} + 1.0 / (position + 1) as w, 1 as p from kb_applies where key_kind = 'rule' and value = ${rule}`];
-    if (trap) parts.push(sql`select article_id, ${sql.lit(WEIGHTS.trap)} as w, 1 as p from kb_applies where key_kind = 'trap' and value = ${trap}`);
-    if (prefixes.length) parts.push(sql`select article_id, ${sql.lit(WEIGHTS.oid)} as w, 0 as p from kb_applies where key_kind = 'oid' and value in (${sql.join(prefixes)})`);
-    if (key.kind) parts.push(sql`select article_id, ${sql.lit(WEIGHTS.kind)} as w, 0 as p from kb_applies where key_kind = 'kind' and value = ${key.kind}`);
+    // Only a rule or a trap makes an article a candidate (each its own index range: an OR scans the
+    // whole table); kinds and vendors then weigh and rule out by point lookups on those candidates,
+    // so the cost follows the articles naming the rule, not every article naming the device kind.
+    const hits = [sql`select article_id, ${sql.lit(WEIGHTS.rule)} + 1.0 / (position + 1) as w from kb_applies where key_kind = 'rule' and value = ${rule}`];
+    if (trap) hits.push(sql`select article_id, ${sql.lit(WEIGHTS.trap)} as w from kb_applies where key_kind = 'trap' and value = ${trap}`);
+    const names = (kind: 'kind' | 'oid', values: string[]) => sql`exists (select 1 from kb_applies x where x.key_kind = ${kind} and x.value in (${sql.join(values)}) and x.article_id = c.article_id)`;
+    const lists = (kind: 'kind' | 'oid') => sql`exists (select 1 from kb_applies x where x.article_id = c.article_id and x.key_kind = ${kind})`;
+    const extra = [sql`0`];
+    const where = [sql`a.state = 'published'`];
+    for (const [kind, values, weight] of [['kind', key.kind ? [key.kind] : [], WEIGHTS.kind], ['oid', prefixes, WEIGHTS.oid]] as const) {
+      if (values.length === 0) continue;
+      extra.push(sql`case when ${names(kind, [...values])} then ${sql.lit(weight)} else 0 end`);
+      where.push(sql`(${names(kind, [...values])} or not ${lists(kind)})`);
+    }
     const candidates = (
-      await sql<{ article_id: string; weight: number }>`select k.article_id, sum(k.w) as weight from (${sql.join(parts, sql` union all `)}) k
-        join kb_article a on a.id = k.article_id where a.state = 'published'
-        group by k.article_id having sum(k.p) > 0 order by weight desc, k.article_id limit ${sql.lit(MATCH_CANDIDATES)}`.execute(db)
+      await sql<{ article_id: string; weight: number }>`select c.article_id, c.w + ${sql.join(extra, sql` + `)} as weight
+        from (select h.article_id, sum(h.w) as w from (${sql.join(hits, sql` union all `)}) h group by h.article_id) c
+        join kb_article a on a.id = c.article_id where ${sql.join(where, sql` and `)}
+        order by weight desc, c.article_id limit ${sql.lit(MATCH_CANDIDATES)}`.execute(db)
     ).rows;
     if (candidates.length === 0) return [];
     const ids = candidates.map((c) => c.article_id);

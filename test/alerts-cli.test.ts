@@ -7,37 +7,20 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { listAudit, openDatabase, openSecretBox } from '../core/index.js';
 import { AlertService } from '../monitor/alerts/index.js';
 import { openMonitor } from '../monitor/index.js';
 import { registerAlertsCommands } from '../cli/alerts.js';
 import { reach } from './support/alerts.js';
+import { inProcessCli } from './support/cli.js';
 
 const dirs: string[] = [];
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-async function egov(args: string[]): Promise<{ stdout: string; exitCode: number | undefined; error?: Error }> {
-  const program = new Command().exitOverride().option('--data-dir <dir>').option('--config <file>').option('--passphrase-file <file>').option('--json');
-  registerAlertsCommands(program);
-  let stdout = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  process.exitCode = undefined;
-  let error: Error | undefined;
-  try {
-    await program.parseAsync(['node', 'egov-ops', ...args]);
-  } catch (e) {
-    error = e as Error;
-  } finally {
-    spy.mockRestore();
-  }
-  const exitCode = process.exitCode as number | undefined;
-  process.exitCode = undefined;
-  return { stdout, exitCode, ...(error ? { error } : {}) };
-}
+const egov = inProcessCli(registerAlertsCommands);
 
 describe('egov-ops alerts, maintenance', () => {
   it('lists, shows, acknowledges and resolves an alert; silences; maintenance windows; rules; bad input', async () => {

@@ -9,11 +9,11 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit, openDatabase } from '../core/index.js';
 import { registerAlertsCommands } from '../cli/alerts.js';
 import { captureServer, type CaptureServer } from './support/alerts.js';
+import { inProcessCli } from './support/cli.js';
 
 const dirs: string[] = [];
 let capture: CaptureServer;
@@ -25,26 +25,7 @@ afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-async function egov(args: string[]): Promise<{ stdout: string; exitCode: number | undefined; error?: Error }> {
-  const program = new Command().exitOverride().option('--data-dir <dir>').option('--config <file>').option('--passphrase-file <file>').option('--json');
-  registerAlertsCommands(program);
-  program.configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) });
-  for (const c of program.commands) for (const sub of c.commands) for (const leaf of [sub, ...sub.commands]) leaf.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) });
-  let stdout = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  process.exitCode = undefined;
-  let error: Error | undefined;
-  try {
-    await program.parseAsync(['node', 'egov-ops', ...args]);
-  } catch (e) {
-    error = e as Error;
-  } finally {
-    spy.mockRestore();
-  }
-  const exitCode = process.exitCode as number | undefined;
-  process.exitCode = undefined;
-  return { stdout, exitCode, ...(error ? { error } : {}) };
-}
+const egov = inProcessCli(registerAlertsCommands, { quietSubcommands: true });
 
 describe('egov-ops alerts receivers', () => {
   it('adds receivers with secrets from files and the environment, lists them without secrets, uses them, removes them; all audited', async () => {

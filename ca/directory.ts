@@ -12,6 +12,7 @@ import { readCertificate, certificatePem } from './certificate.js';
 import { encryptPrivateKey, decryptPrivateKey } from './keys.js';
 import { generateKeyPairFor } from './algorithms.js';
 import { findCertificate } from './store.js';
+import type { Serial } from './serial.js';
 
 /** The hierarchy that issues people's, agents' and the server's TLS certificates: configured, else the first non-SM2 one (TLS stacks do not speak SM2). */
 export async function accessHierarchy(authority: Authority, configured: string | undefined): Promise<string> {
@@ -90,16 +91,19 @@ export async function serverTlsMaterial(
   const keyFile = path.join(dir, 'server.key.p8');
   const passphrase = await options.passphrase();
   const names = [...new Set(['localhost', '127.0.0.1', ...options.names])];
-  if (existsSync(certFile) && existsSync(keyFile)) {
+  /** The certificate this one replaces, when the same CA issued it: revoked once its successor is on disk. */
+  let superseded: Serial | undefined;
+  if (existsSync(certFile)) {
     const pem = readFileSync(certFile, 'utf8');
     const current = readCertificate(pem, 'server TLS certificate');
     const [issuing] = await authority.chain(options.ca);
     const sameIssuer = issuing ? readCertificate(issuing).subjectName.equals(current.issuerName) : false;
     const covers = names.every((n) => current.sans.some((s) => s.value === n));
-    if (sameIssuer && covers && current.notAfter.getTime() - Date.now() > RENEW_BEFORE_MS) {
+    if (sameIssuer && covers && current.notAfter.getTime() - Date.now() > RENEW_BEFORE_MS && existsSync(keyFile)) {
       const key = decryptPrivateKey(readFileSync(keyFile), passphrase, 'the HTTPS server key');
       return { cert: pem + (await authority.chain(options.ca)).map((c) => toPem('CERTIFICATE', c)).slice(0, 1).join(''), key: key.export({ type: 'pkcs8', format: 'pem' }) as string };
     }
+    if (sameIssuer) superseded = current.serial;
   }
   const summary = await authority.summary(options.ca);
   const keys = await generateKeyPairFor(summary.algorithm === 'ed25519' ? 'ecdsa-p256' : summary.algorithm.startsWith('rsa') ? 'rsa-2048' : 'ecdsa-p256');
@@ -108,6 +112,14 @@ export async function serverTlsMaterial(
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(certFile, issued.certificatePem, { mode: 0o644 });
   writeFileSync(keyFile, encryptPrivateKey(keys.privateKey, passphrase), { mode: 0o600 });
+  // A replaced certificate no longer serves anything: left good, it would stay valid (and raise expiry alerts) for nothing.
+  if (superseded) await revokeSuperseded(authority, options.ca, superseded, options.by);
   const [issuing] = await authority.chain(options.ca);
   return { cert: certificatePem(issued.der) + (issuing ? toPem('CERTIFICATE', issuing) : ''), key: createPrivateKey(keys.privateKey.export({ type: 'pkcs8', format: 'pem' })).export({ type: 'pkcs8', format: 'pem' }) as string };
+}
+
+async function revokeSuperseded(authority: Authority, ca: string, serial: Serial, by: Actor): Promise<void> {
+  const row = await findCertificate(authority.database.db, ca, serial);
+  if (row?.status !== 'good') return; // issued elsewhere, or already revoked by hand
+  await authority.revoke({ ca, serial, reason: 'superseded' }, by);
 }

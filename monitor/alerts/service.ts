@@ -154,6 +154,17 @@ export class AlertService {
     return this.notifier.stop();
   }
 
+  /** The HTTPS listener's certificate: its end and its serial (lower-case hex, as certificate rows hold it). */
+  private tlsCertificate(): { validTo: number; serial: string } | undefined {
+    if (!this.tlsCertificateFile) return undefined;
+    try {
+      const certificate = new X509Certificate(readFileSync(this.tlsCertificateFile));
+      return { validTo: Date.parse(certificate.validTo), serial: certificate.serialNumber.toLowerCase().replace(/^(00)+(?=.)/, '') };
+    } catch {
+      return undefined; // not made yet (no RSA/ECDSA hierarchy), or unreadable: nothing to judge
+    }
+  }
+
   /** The scheduled work: absences, then the sweep (pending periods, event expiry, maintenance ends, escalation). */
   job(): Job {
     return { name: 'alerts.evaluate', schedule: { everyMs: ALERTS_EVALUATE_INTERVAL_MS }, run: () => this.evaluate() };
@@ -205,11 +216,13 @@ export class AlertService {
         for (const rule of nodeRules) out.push({ rule, object: s.name, node: s.name, raised: true, stale: true, at: now, summary: `no sample for ${Math.round((now - s.sampledAt) / 1000)} s (stale)` });
       }
     }
+    const tls = this.enabled('cert-expiry').length ? this.tlsCertificate() : undefined;
     for (const rule of this.enabled('cert-expiry')) {
       const limit = new Date(now + rule.days! * 86_400_000).toISOString();
       const soon = await db.selectFrom('certificate').select(['ca_name', 'serial', 'subject', 'not_after']).where('status', '=', 'good').where('not_after', '<=', limit).where('not_after', '>', new Date(now - 30 * 86_400_000).toISOString()).limit(1000).execute();
       const expiring = new Set<string>();
       for (const c of soon) {
+        if (c.serial === tls?.serial) continue; // the suite's own TLS certificate: its alert is tls:serve, below
         expiring.add(`cert:${c.ca_name}/${c.serial}`);
         out.push({ rule, object: `cert:${c.ca_name}/${c.serial}`, raised: true, at: now, summary: `certificate ${c.subject} (${c.ca_name}, serial ${c.serial}) ${Date.parse(c.not_after) < now ? 'expired' : 'expires'} ${c.not_after}`, labels: { ca: c.ca_name } });
       }
@@ -226,15 +239,7 @@ export class AlertService {
           out.push({ rule, object: `ca:${ca.name}/${which}`, raised: validTo <= now + rule.days! * 86_400_000, at: now, summary: `the ${which} certificate of CA ${ca.name} expires ${new Date(validTo).toISOString()}`, labels: { ca: ca.name } });
         }
       // The suite's own TLS certificate (the HTTPS listener's).
-      if (this.tlsCertificateFile) {
-        let validTo: number | undefined;
-        try {
-          validTo = Date.parse(new X509Certificate(readFileSync(this.tlsCertificateFile)).validTo);
-        } catch {
-          validTo = undefined; // not made yet (no RSA/ECDSA hierarchy), or unreadable: nothing to judge
-        }
-        if (validTo !== undefined) out.push({ rule, object: 'tls:serve', raised: validTo <= now + rule.days! * 86_400_000, at: now, summary: `the suite's TLS certificate (${this.tlsCertificateFile}) ${validTo < now ? 'expired' : 'expires'} ${new Date(validTo).toISOString()}`, labels: { certificate: 'tls' } });
-      }
+      if (tls) out.push({ rule, object: 'tls:serve', raised: tls.validTo <= now + rule.days! * 86_400_000, at: now, summary: `the suite's TLS certificate (${this.tlsCertificateFile}) ${tls.validTo < now ? 'expired' : 'expires'} ${new Date(tls.validTo).toISOString()}`, labels: { certificate: 'tls' } });
       // Live alerts whose certificate is no longer near expiry (renewed, revoked): cleared.
       for (const a of this.engine.liveAlerts()) if (a.rule === rule.name && a.fingerprint.includes('|cert:') && !expiring.has(a.fingerprint.slice(rule.name.length + 1))) out.push({ rule, object: a.fingerprint.slice(rule.name.length + 1), raised: false, at: now, summary: 'no longer near expiry' });
     }

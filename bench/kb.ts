@@ -194,7 +194,7 @@ const ALERTS: AlertKey[] = [
   { rule: 'syslog-pattern', kind: 'switch', sysObjectId: '1.3.6.1.4.1.2011.2.23', logMessage: 'The RX power of port GigabitEthernet0/0/24 is too low' },
   { rule: 'node-down', kind: 'switch', node: 'node-17', site: 'site-17' },
   { rule: 'interface-down', kind: 'router', sysObjectId: '1.3.6.1.4.1.9.1.1' },
-  { rule: 'trap-linkdown', trapOid: '1.3.6.1.6.3.1.1.5.3', kind: 'switch' },
+  { rule: 'trap-link-down', trapOid: '1.3.6.1.6.3.1.1.5.3', kind: 'switch' },
   { rule: 'cpu-high', kind: 'firewall' },
 ];
 

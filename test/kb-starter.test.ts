@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EgovError, openDatabase } from '../core/index.js';
 import { KNOWN_RULES, KnowledgeBase, articleToInput, readArticleFiles, starterDirectory, writeArticleFiles, parseMarkdownArticle } from '../monitor/kb/index.js';
+import { builtInRuleSet } from '../monitor/alerts/index.js';
 import { useEngines } from './support/engines.js';
 
 const { engines, keep } = useEngines('kbstarter');
@@ -34,11 +35,16 @@ const SAMPLES: Array<[Parameters<KnowledgeBase['matchAlert']>[0], string]> = [
   [{ rule: 'syslog-pattern', kind: 'gateway', logMessage: 'IKE phase 1 negotiation failed: peer certificate has expired' }, 'gateway-certificate-expired'],
   [{ rule: 'syslog-pattern', kind: 'server', logMessage: 'rsyslogd: file /var/log/remote/a.log: write error: No space left on device' }, 'log-server-disk-full'],
   [{ rule: 'syslog-pattern', kind: 'other', logMessage: 'UPS: On battery power in response to an input power problem; UPS on battery' }, 'ups-on-battery'],
-  [{ rule: 'trap-authfail', kind: 'switch', trapOid: '1.3.6.1.6.3.1.1.5.5' }, 'snmp-authentication-failure'],
-  [{ rule: 'trap-coldstart', trapOid: '1.3.6.1.6.3.1.1.5.1' }, 'device-rebooted-unexpectedly'],
+  // As the alert engine raises them: its syslog rules by name, with the line.
+  [{ rule: 'routing-neighbour-down', kind: 'router', logMessage: '%BGP-5-ADJCHANGE: neighbor 10.1.0.1 Down BGP Notification sent' }, 'bgp-neighbour-down'],
+  [{ rule: 'routing-neighbour-down', kind: 'router', logMessage: '%OSPF-5-ADJCHG: Process 1, Nbr 10.2.0.2 on Gi0/1 from FULL to DOWN, Neighbor Down: Dead timer expired' }, 'ospf-neighbour-down'],
+  [{ rule: 'firewall-deny-flood', kind: 'firewall', logMessage: '%ASA-4-106023: Deny tcp src outside:203.0.113.9/445 dst inside:10.1.1.5/445 by access-group "outside_in"' }, 'firewall-deny-flood'],
+  [{ rule: 'storage-full', kind: 'switch' }, 'device-flash-full'],
+  [{ rule: 'trap-auth-failure', kind: 'switch', trapOid: '1.3.6.1.6.3.1.1.5.5' }, 'snmp-authentication-failure'],
+  [{ rule: 'trap-cold-start', trapOid: '1.3.6.1.6.3.1.1.5.1' }, 'device-rebooted-unexpectedly'],
+  [{ rule: 'audit-score-dropped' }, 'audit-score-dropped'],
+  [{ rule: 'audit-high-risk' }, 'audit-score-dropped'],
   [{ rule: 'syslog-pattern', kind: 'switch', sysObjectId: '1.3.6.1.4.1.25506.1.1', logMessage: 'IRF link 1 down, IRF split detected' }, 'h3c-irf-split'],
-  [{ rule: 'node-unreachable' }, 'node-unreachable-parent-down'],
-  [{ rule: 'backup-failed' }, 'backup-failed-repository'],
   [{ rule: 'audit-chain-broken' }, 'audit-chain-broken'],
 ];
 
@@ -60,6 +66,8 @@ describe('the starter files', () => {
       expect(article.state).toBe('published');
     }
     expect(ids.size).toBe(articles.length);
+    // The vocabulary is the alert engine's: its built-in rules, and syslog-pattern for any syslog rule.
+    expect([...KNOWN_RULES].sort()).toEqual([...builtInRuleSet().rules.map((r) => r.name), 'syslog-pattern'].sort());
     // Every alert rule the alerts engine raises has at least one article.
     const covered = new Set(articles.flatMap((a) => a.appliesTo!.rules!));
     expect(KNOWN_RULES.filter((rule) => !covered.has(rule))).toEqual([]);
@@ -85,6 +93,19 @@ describe.each(engines)('the starter knowledge base on $name', (engine) => {
       expect(matched[0]?.id, JSON.stringify(key)).toBe(expected);
       expect(matched[0]!.reasons.length).toBeGreaterThan(0);
     }
+    // node-down brings up the village power article and the one for children behind a down parent;
+    // node-unreachable, a name articles used before, is read as node-down.
+    const down = await kb.matchAlert({ rule: 'node-down' });
+    expect(down.map((m) => m.id)).toEqual(expect.arrayContaining(['village-node-down-power', 'node-unreachable-parent-down']));
+    expect(await kb.matchAlert({ rule: 'node-unreachable' })).toEqual(down);
+    // backup-failed (a run, a drill or a missed RPO) brings up the three backup articles.
+    expect((await kb.matchAlert({ rule: 'backup-failed' })).map((m) => m.id)).toEqual(expect.arrayContaining(['backup-failed-repository', 'restore-drill-failed', 'rpo-missed']));
+    // A deny flood whose lines say the session table is full: the rule's own article first, the pattern's after it.
+    const flood = await kb.matchAlert({ rule: 'firewall-deny-flood', kind: 'firewall', logMessage: 'The session table is full, new session rejected; packet dropped' });
+    expect(flood.map((m) => m.id).slice(0, 2)).toEqual(['firewall-deny-flood', 'firewall-session-table-full']);
+    expect(flood[1]!.reasons).toContain('device kind firewall');
+    // An article for any syslog rule whose patterns do not match the line is not shown.
+    expect(flood.map((m) => m.id)).not.toContain('bgp-neighbour-down');
     expect((await kb.search('光衰')).map((h) => h.id)).toContain('low-optical-power');
     expect((await kb.search('端口')).length).toBeGreaterThan(0);
     expect((await kb.search('环路')).map((h) => h.id)).toContain('broadcast-storm-stp-loop');

@@ -3,8 +3,9 @@
 // before", drafts from incidents, review and publication by someone other
 // than the author, search with the short-query path, and bad input.
 
+import { Migrator, sql, type Migration } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { EgovError, listAudit, openDatabase, verifyAuditLog } from '../core/index.js';
+import { EgovError, listAudit, migrateToLatest, migrations, openDatabase, verifyAuditLog } from '../core/index.js';
 import { KnowledgeBase, type ArticleInput } from '../monitor/kb/index.js';
 import { useEngines } from './support/engines.js';
 
@@ -55,6 +56,30 @@ describe.each(engines)('knowledge base on $name', (engine) => {
     const database = keep(await openDatabase(await engine.location()));
     return { database, kb: new KnowledgeBase(database) };
   };
+
+  it("migration 0022: rule keys the previous release stored under names the engine never raises now match the engine's alerts", async () => {
+    const database = keep(await openDatabase({ ...(await engine.location()), migrate: false }));
+    const provider = { getMigrations: async (): Promise<Record<string, Migration>> => Object.fromEntries(Object.entries(migrations).map(([name, make]) => [name, make(database.dialect)])) };
+    expect((await new Migrator({ db: database.db, provider }).migrateTo('0021-rate-limits')).error).toBeUndefined();
+    const kb = new KnowledgeBase(database);
+    await kb.importArticles(
+      [
+        { id: 'old-trap', title: { en: 'linkDown' }, appliesTo: { rules: ['trap-link-down'] }, state: 'published' },
+        { id: 'old-both', title: { en: 'Down or full' }, appliesTo: { rules: ['node-down', 'storage-full'] }, state: 'published' },
+      ],
+      { by: 'alice' },
+    );
+    // As the previous release stored them: its own names, one article naming both node-down and node-unreachable.
+    await sql`update kb_applies set value = 'trap-linkdown' where key_kind = 'rule' and value = 'trap-link-down'`.execute(database.db);
+    await sql`update kb_applies set value = 'storage-high' where key_kind = 'rule' and value = 'storage-full'`.execute(database.db);
+    await sql`insert into kb_applies (article_id, key_kind, value, position) values ('old-both', 'rule', 'node-unreachable', 2)`.execute(database.db);
+    expect(await kb.matchAlert({ rule: 'trap-link-down' })).toEqual([]);
+    expect(await migrateToLatest(database)).toEqual(['0022-kb-rule-names']);
+    expect((await kb.matchAlert({ rule: 'trap-link-down' })).map((m) => m.id)).toEqual(['old-trap']);
+    expect((await kb.matchAlert({ rule: 'storage-full' })).map((m) => m.id)).toEqual(['old-both']);
+    const keys = await database.db.selectFrom('kb_applies').select(['article_id', 'value']).where('key_kind', '=', 'rule').orderBy('article_id').orderBy('value').execute();
+    expect(keys).toEqual([{ article_id: 'old-both', value: 'node-down' }, { article_id: 'old-both', value: 'storage-full' }, { article_id: 'old-trap', value: 'trap-link-down' }]);
+  });
 
   it('saves articles, keeps every revision with who and what changed, and audits each change', async () => {
     const { database, kb } = await open();

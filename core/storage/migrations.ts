@@ -705,6 +705,29 @@ export const migrations: Record<string, MigrationFactory> = {
       await db.schema.createIndex('rate_window_started').on('rate_window').column('started_at').execute();
     },
   }),
+  // Knowledge-base articles named rules the alert engine never raises
+  // (monitor/kb RULE_ALIASES): their matching keys now name the engine's rule,
+  // so they match its alerts. A release before this one still runs here; it
+  // only matches those articles by trap OID, as it did for these alerts.
+  '0022-kb-rule-names': () => ({
+    async up(db: Kysely<any>) {
+      const renamed: Array<[string, string]> = [
+        ['node-unreachable', 'node-down'],
+        ['storage-high', 'storage-full'],
+        ['trap-linkdown', 'trap-link-down'],
+        ['trap-coldstart', 'trap-cold-start'],
+        ['trap-authfail', 'trap-auth-failure'],
+        ['drill-failed', 'backup-failed'],
+        ['rpo-missed', 'backup-failed'],
+      ];
+      for (const [from, to] of renamed) {
+        // An article naming both keeps one key (the primary key is kind, value, article).
+        await sql`update kb_applies set value = ${to} where key_kind = 'rule' and value = ${from}
+          and not exists (select 1 from kb_applies k where k.key_kind = 'rule' and k.value = ${to} and k.article_id = kb_applies.article_id)`.execute(db);
+        await sql`delete from kb_applies where key_kind = 'rule' and value = ${from}`.execute(db);
+      }
+    },
+  }),
 };
 
 class StaticProvider implements MigrationProvider {

@@ -6,30 +6,51 @@ import { EgovError } from '../../core/errors.js';
 export const ARTICLE_STATES = ['draft', 'review', 'published'] as const;
 export type ArticleState = (typeof ARTICLE_STATES)[number];
 
-/** The rule ids of monitor/alerts: applies-to rules must name one of these. */
+/**
+ * The rule ids of monitor/alerts' built-in set (test/kb-starter.test.ts
+ * holds the two lists equal), plus `syslog-pattern`: any syslog rule, the
+ * article's log patterns deciding. Applies-to rules must name one of these.
+ */
 export const KNOWN_RULES = [
   'node-down',
-  'node-unreachable',
   'interface-down',
   'link-utilisation',
+  'link-utilisation-out',
   'interface-errors',
   'interface-discards',
   'cpu-high',
   'memory-high',
-  'storage-high',
+  'storage-full',
   'device-rebooted',
   'agent-silent',
+  'firewall-deny-flood',
+  'routing-neighbour-down',
   'syslog-pattern',
-  'trap-linkdown',
-  'trap-coldstart',
-  'trap-authfail',
+  'trap-link-down',
+  'trap-cold-start',
+  'trap-auth-failure',
   'backup-failed',
-  'drill-failed',
-  'rpo-missed',
   'cert-expiring',
   'crl-next-update',
   'audit-chain-broken',
+  'audit-score-dropped',
+  'audit-high-risk',
 ] as const;
+
+/**
+ * Names articles used before they followed the alert engine's: read as the
+ * rule the engine raises (a child behind a down parent folds into node-down;
+ * failed drills and a missed RPO raise backup-failed).
+ */
+export const RULE_ALIASES: Readonly<Record<string, (typeof KNOWN_RULES)[number]>> = {
+  'node-unreachable': 'node-down',
+  'storage-high': 'storage-full',
+  'trap-linkdown': 'trap-link-down',
+  'trap-coldstart': 'trap-cold-start',
+  'trap-authfail': 'trap-auth-failure',
+  'drill-failed': 'backup-failed',
+  'rpo-missed': 'backup-failed',
+};
 
 export const DEVICE_KINDS = ['router', 'switch', 'firewall', 'gateway', 'server', 'other'] as const;
 
@@ -170,7 +191,7 @@ function appliesTo(value: unknown): AppliesTo {
   for (const key of Object.keys(record)) {
     if (!(APPLIES_KEYS as readonly string[]).includes(key)) bad('appliesTo', `unknown key "${key}" (one of ${APPLIES_KEYS.join(', ')})`);
   }
-  const rules = list(record.rules, 'appliesTo.rules', 64);
+  const rules = [...new Set(list(record.rules, 'appliesTo.rules', 64).map((rule) => RULE_ALIASES[rule] ?? rule))];
   for (const rule of rules) {
     if (!(KNOWN_RULES as readonly string[]).includes(rule)) bad('appliesTo.rules', `unknown rule "${rule}" (one of ${KNOWN_RULES.join(', ')})`);
   }

@@ -21,6 +21,7 @@ export {
 export {
   ARTICLE_STATES,
   KNOWN_RULES,
+  RULE_ALIASES,
   DEVICE_KINDS,
   ARTICLE_ID_PATTERN,
   checkArticleContent,

@@ -24,6 +24,7 @@ import {
   type ArticleRevision,
   type ArticleState,
   KNOWN_RULES,
+  RULE_ALIASES,
 } from './article.js';
 
 const KNOWN_RULE_SET: ReadonlySet<string> = new Set(KNOWN_RULES);
@@ -110,6 +111,8 @@ const SEARCH_CANDIDATES = 100;
 const MATCH_CANDIDATES = 60;
 
 const WEIGHTS = { rule: 10, trap: 10, log: 8, oid: 3, kind: 2 } as const;
+/** The applies-to rule that stands for every syslog rule, its log patterns deciding. */
+const SYSLOG_ANY = 'syslog-pattern';
 
 function clampLimit(limit: number | undefined, fallback: number): number {
   if (limit === undefined) return fallback;
@@ -537,8 +540,11 @@ export class KnowledgeBase {
    * log patterns must match the message.
    */
   async matchAlert(key: AlertKey, limit?: number): Promise<MatchedArticle[]> {
-    const rule = required(key?.rule, 'rule', 100);
+    const given = required(key?.rule, 'rule', 100);
+    const rule = RULE_ALIASES[given] ?? given;
     const max = clampLimit(limit, 5);
+    // A syslog alert (its message given) is also explained by the articles for any syslog rule whose patterns match it.
+    const generic = key.logMessage !== undefined && rule !== SYSLOG_ANY;
     const trap = key.trapOid?.replace(/^\./, '');
     const oid = key.sysObjectId?.replace(/^\./, '');
     const prefixes: string[] = [];
@@ -551,6 +557,7 @@ export class KnowledgeBase {
     // whole table); kinds and vendors then weigh and rule out by point lookups on those candidates,
     // so the cost follows the articles naming the rule, not every article naming the device kind.
     const hits = [sql`select article_id, ${sql.lit(WEIGHTS.rule)} + 1.0 / (position + 1) as w from kb_applies where key_kind = 'rule' and value = ${rule}`];
+    if (generic) hits.push(sql`select article_id, 1 as w from kb_applies where key_kind = 'rule' and value = ${SYSLOG_ANY}`);
     if (trap) hits.push(sql`select article_id, ${sql.lit(WEIGHTS.trap)} as w from kb_applies where key_kind = 'trap' and value = ${trap}`);
     const names = (kind: 'kind' | 'oid', values: string[]) => sql`exists (select 1 from kb_applies x where x.key_kind = ${kind} and x.value in (${sql.join(values)}) and x.article_id = c.article_id)`;
     const lists = (kind: 'kind' | 'oid') => sql`exists (select 1 from kb_applies x where x.article_id = c.article_id and x.key_kind = ${kind})`;
@@ -584,12 +591,14 @@ export class KnowledgeBase {
       const keys = keysOf.get(article.id)!;
       const reasons: string[] = [];
       let score = 0;
-      if (keys.rule.includes(rule)) {
+      const byRule = keys.rule.includes(rule);
+      if (byRule) {
         // The first rule an article names is its main one.
         score += WEIGHTS.rule + 1 / (keys.rule.indexOf(rule) + 1);
         reasons.push(`rule ${rule}`);
       }
-      if (trap && keys.trap.includes(trap)) {
+      const byTrap = trap !== undefined && keys.trap.includes(trap);
+      if (byTrap) {
         score += WEIGHTS.trap;
         reasons.push(`trap OID ${trap}`);
       }
@@ -616,8 +625,10 @@ export class KnowledgeBase {
           // Each further pattern that matches is more evidence.
           score += WEIGHTS.log + (hits.length - 1);
           for (const hit of hits) reasons.push(`log message matches /${hit}/`);
-        } else if (rule === 'syslog-pattern' && !keys.trap.includes(trap ?? '')) continue;
+        } else if ((rule === SYSLOG_ANY || !byRule) && !byTrap) continue;
       }
+      // Named only for any syslog rule: its patterns must say it is this message.
+      if (!byRule && !byTrap && !reasons.some((r) => r.startsWith('log message'))) continue;
       const one: MatchedArticle & { updatedAt: string } = { id: article.id, title: article.title_en ?? article.title_zh ?? article.id, score: Math.round(score * 100) / 100, reasons, updatedAt: article.updated_at };
       if (article.title_zh) one.titleZh = article.title_zh;
       matched.push(one);

@@ -11,7 +11,10 @@ import type { Alert, NotifyKind, Notifier } from './engine.js';
 import { alertLabels, toAlert } from './engine.js';
 import type { AlertSeverity, RouteSpec, RuleSet } from './rules.js';
 import { DEFAULT_ROUTE, SEVERITY_NAMES } from './rules.js';
-import type { KnowledgeLookup } from './kb-lookup.js';
+import type { MatchedArticle } from './kb-lookup.js';
+
+/** The articles that apply to an alert, best first. */
+export type ArticlesFor = (alert: Alert, limit: number) => Promise<MatchedArticle[]>;
 import { postJson, type PostAnswer } from './http-client.js';
 
 export const RECEIVER_TYPES = ['webhook', 'wecom', 'dingtalk', 'feishu', 'email', 'alertmanager'] as const;
@@ -79,7 +82,8 @@ export interface NotifierOptions {
   rules: () => RuleSet;
   /** The console's address, for links to the alert page. */
   externalUrl?: string;
-  kb?: KnowledgeLookup;
+  /** The knowledge-base articles a message names (AlertService: the same ones the alert page shows). */
+  articlesFor?: ArticlesFor;
   now?: () => number;
   /** Per-attempt timeout (default 10 s). */
   timeoutMs?: number;
@@ -154,11 +158,11 @@ export class AlertNotifier implements Notifier {
   private kicking: Promise<void> | undefined;
   private stopped = false;
   private readonly inFlight = new Set<Promise<void>>();
-  kb: KnowledgeLookup | undefined;
+  articlesFor: ArticlesFor | undefined;
 
   constructor(private readonly options: NotifierOptions) {
     this.now = options.now ?? Date.now;
-    this.kb = options.kb;
+    this.articlesFor = options.articlesFor;
   }
 
   // ------------------------------------------------------------ receivers
@@ -553,11 +557,11 @@ export class AlertNotifier implements Notifier {
       alerts.map(async (a) => {
         const folded = foldedCounts ? (foldedCounts.get(a.id) ?? 0) : this.options.foldedCount ? await this.options.foldedCount(a.id) : 0;
         let articles: string[] = [];
-        if (this.kb) {
+        if (this.articlesFor) {
           try {
-            articles = (await this.kb.matchAlert({ rule: a.rule, ...(a.node ? { node: a.node } : {}), ...(a.site ? { site: a.site } : {}), ...(a.zone ? { zone: a.zone } : {}), ...(a.labels.trapOid ? { trapOid: a.labels.trapOid } : {}) }, 3)).map((m) => (lang === 'zh-CN' && m.titleZh ? m.titleZh : m.title));
+            articles = (await this.articlesFor(a, 3)).map((m) => (lang === 'zh-CN' && m.titleZh ? m.titleZh : m.title));
           } catch {
-            articles = [];
+            articles = []; // the message goes out without them
           }
         }
         return { ...a, folded, articles, url: `${base}/alerts/${a.id}` };

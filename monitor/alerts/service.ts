@@ -95,7 +95,7 @@ export class AlertService {
       rules: () => this.rules,
       now: this.now,
       ...(options.externalUrl ? { externalUrl: options.externalUrl } : {}),
-      ...(options.kb ? { kb: options.kb } : {}),
+      ...(options.kb ? { articlesFor: this.articlesFor } : {}),
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.log ? { log: options.log } : {}),
       foldedCount: (id) => this.engine.foldedCount(id),
@@ -139,7 +139,7 @@ export class AlertService {
   /** Wires the knowledge base in later (serve makes it after the alerts). */
   useKnowledgeBase(kb: KnowledgeLookup): void {
     this.kb = kb;
-    this.notifier.kb = kb;
+    this.notifier.articlesFor = this.articlesFor;
   }
 
   start(): void {
@@ -295,6 +295,25 @@ export class AlertService {
 
   // ------------------------------------------------------------ reading
 
+  /** The articles for an alert, keyed as the knowledge base matches: its device's kind, a syslog alert's line. */
+  private readonly articlesFor = async (alert: Alert, limit: number): Promise<MatchedArticle[]> => {
+    if (!this.kb) return [];
+    const nodeInfo = alert.node ? (await this.engine.nodes()).get(alert.node) : undefined;
+    const syslog = this.engine.rule(alert.rule)?.kind === 'syslog' || alert.rule.includes('syslog');
+    return this.kb.matchAlert(
+      {
+        rule: alert.rule,
+        ...(alert.node ? { node: alert.node } : {}),
+        ...(alert.site ? { site: alert.site } : {}),
+        ...(alert.zone ? { zone: alert.zone } : {}),
+        ...(nodeInfo ? { kind: nodeInfo.kind } : {}),
+        ...(alert.labels.trapOid ? { trapOid: alert.labels.trapOid } : {}),
+        ...(syslog ? { logMessage: alert.summary } : {}),
+      },
+      limit,
+    );
+  };
+
   list(filter: { state?: AlertState; severity?: AlertSeverity; node?: string; site?: string; zone?: string; limit?: number } = {}): Promise<Alert[]> {
     return this.engine.list(filter);
   }
@@ -306,12 +325,8 @@ export class AlertService {
     let articles: MatchedArticle[] = [];
     let seenBefore: SeenBefore | null = null;
     if (this.kb) {
-      const nodeInfo = alert.node ? (await this.engine.nodes()).get(alert.node) : undefined;
       const key = { rule: alert.rule, ...(alert.node ? { node: alert.node } : {}), ...(alert.site ? { site: alert.site } : {}) };
-      [articles, seenBefore] = await Promise.all([
-        this.kb.matchAlert({ ...key, ...(alert.zone ? { zone: alert.zone } : {}), ...(nodeInfo ? { kind: nodeInfo.kind } : {}), ...(alert.labels.trapOid ? { trapOid: alert.labels.trapOid } : {}), ...(alert.rule.includes('syslog') || this.engine.rule(alert.rule)?.kind === 'syslog' ? { logMessage: alert.summary } : {}) }, 5).catch(() => []),
-        this.kb.seenBefore(key, 5).catch(() => null),
-      ]);
+      [articles, seenBefore] = await Promise.all([this.articlesFor(alert, 5).catch(() => []), this.kb.seenBefore(key, 5).catch(() => null)]);
     }
     return { alert, timeline, folded, articles, seenBefore };
   }

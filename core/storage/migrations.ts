@@ -709,6 +709,8 @@ export const migrations: Record<string, MigrationFactory> = {
   // (monitor/kb RULE_ALIASES): their matching keys now name the engine's rule,
   // so they match its alerts. A release before this one still runs here; it
   // only matches those articles by trap OID, as it did for these alerts.
+  // The article index gains the key kind (it is its prefix, so it serves what
+  // the old one did).
   '0022-kb-rule-names': () => ({
     async up(db: Kysely<any>) {
       const renamed: Array<[string, string]> = [
@@ -726,6 +728,9 @@ export const migrations: Record<string, MigrationFactory> = {
           and not exists (select 1 from kb_applies k where k.key_kind = 'rule' and k.value = ${to} and k.article_id = kb_applies.article_id)`.execute(db);
         await sql`delete from kb_applies where key_kind = 'rule' and value = ${from}`.execute(db);
       }
+      // "Does this article list any device kind (or vendor)?" per candidate: by article and key kind, not a scan of every kind key.
+      await db.schema.createIndex('kb_applies_article_kind').on('kb_applies').columns(['article_id', 'key_kind']).execute();
+      await db.schema.dropIndex('kb_applies_article').execute();
     },
   }),
 };

@@ -109,6 +109,26 @@ export const MAX_RESULTS = 100;
 /** Rows the search and the matching look at before ranking. */
 const SEARCH_CANDIDATES = 100;
 const MATCH_CANDIDATES = 60;
+/** For a syslog alert more candidates are read: their log patterns, tested here, decide. */
+const LOG_MATCH_CANDIDATES = 500;
+/** Articles naming the rule that are weighed at all, the first by rule position (bounds the cost when thousands name one rule). */
+const RULE_CANDIDATES = 2000;
+
+/** Compiled log patterns (an article's patterns are tested on every syslog alert); null: not a valid expression. */
+const patternCache = new Map<string, RegExp | null>();
+function logPattern(pattern: string): RegExp | null {
+  let compiled = patternCache.get(pattern);
+  if (compiled === undefined) {
+    try {
+      compiled = new RegExp(pattern, 'iu');
+    } catch {
+      compiled = null;
+    }
+    if (patternCache.size >= 10_000) patternCache.clear();
+    patternCache.set(pattern, compiled);
+  }
+  return compiled;
+}
 
 const WEIGHTS = { rule: 10, trap: 10, log: 8, oid: 3, kind: 2 } as const;
 /** The applies-to rule that stands for every syslog rule, its log patterns deciding. */
@@ -562,7 +582,8 @@ export class KnowledgeBase {
     const names = (kind: 'kind' | 'oid', values: string[]) => sql`exists (select 1 from kb_applies x where x.key_kind = ${kind} and x.value in (${sql.join(values)}) and x.article_id = c.article_id)`;
     const lists = (kind: 'kind' | 'oid') => sql`exists (select 1 from kb_applies x where x.article_id = c.article_id and x.key_kind = ${kind})`;
     const extra = [sql`0`];
-    const where = [sql`a.state = 'published'`];
+    // Published, by a point lookup per candidate (a join here let SQLite scan every article once per candidate).
+    const where = [sql`exists (select 1 from kb_article a where a.id = c.article_id and a.state = 'published')`];
     for (const [kind, values, weight] of [['kind', key.kind ? [key.kind] : [], WEIGHTS.kind], ['oid', prefixes, WEIGHTS.oid]] as const) {
       if (values.length === 0) continue;
       extra.push(sql`case when ${names(kind, [...values])} then ${sql.lit(weight)} else 0 end`);
@@ -570,9 +591,9 @@ export class KnowledgeBase {
     }
     const candidates = (
       await sql<{ article_id: string; weight: number }>`select c.article_id, c.w + ${sql.join(extra, sql` + `)} as weight
-        from (select h.article_id, sum(h.w) as w from (${sql.join(hits, sql` union all `)}) h group by h.article_id) c
-        join kb_article a on a.id = c.article_id where ${sql.join(where, sql` and `)}
-        order by weight desc, c.article_id limit ${sql.lit(MATCH_CANDIDATES)}`.execute(db)
+        from (select h.article_id, sum(h.w) as w from (${sql.join(hits, sql` union all `)}) h group by h.article_id order by w desc, h.article_id limit ${sql.lit(RULE_CANDIDATES)}) c
+        where ${sql.join(where, sql` and `)}
+        order by weight desc, c.article_id limit ${sql.lit(key.logMessage !== undefined ? LOG_MATCH_CANDIDATES : MATCH_CANDIDATES)}`.execute(db)
     ).rows;
     if (candidates.length === 0) return [];
     const ids = candidates.map((c) => c.article_id);
@@ -614,13 +635,7 @@ export class KnowledgeBase {
         reasons.push(`vendor sysObjectID ${best}.*`);
       }
       if (keys.log.length && key.logMessage) {
-        const hits = keys.log.filter((pattern) => {
-          try {
-            return new RegExp(pattern, 'iu').test(key.logMessage!);
-          } catch {
-            return false;
-          }
-        });
+        const hits = keys.log.filter((pattern) => logPattern(pattern)?.test(key.logMessage!) ?? false);
         if (hits.length) {
           // Each further pattern that matches is more evidence.
           score += WEIGHTS.log + (hits.length - 1);

@@ -3,7 +3,7 @@
 // incidents ("seen before"), the review workflow, and search in Chinese and
 // English on both engines.
 
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { appendAudit } from '../../core/audit-log.js';
 import { EgovError } from '../../core/errors.js';
 import type { Database, WriteTx } from '../../core/storage/database.js';
@@ -579,21 +579,25 @@ export class KnowledgeBase {
     const hits = [sql`select article_id, ${sql.lit(WEIGHTS.rule)} + 1.0 / (position + 1) as w from kb_applies where key_kind = 'rule' and value = ${rule}`];
     if (generic) hits.push(sql`select article_id, 1 as w from kb_applies where key_kind = 'rule' and value = ${SYSLOG_ANY}`);
     if (trap) hits.push(sql`select article_id, ${sql.lit(WEIGHTS.trap)} as w from kb_applies where key_kind = 'trap' and value = ${trap}`);
-    const names = (kind: 'kind' | 'oid', values: string[]) => sql`exists (select 1 from kb_applies x where x.key_kind = ${kind} and x.value in (${sql.join(values)}) and x.article_id = c.article_id)`;
-    const lists = (kind: 'kind' | 'oid') => sql`exists (select 1 from kb_applies x where x.article_id = c.article_id and x.key_kind = ${kind})`;
-    const extra = [sql`0`];
+    // Per candidate, once each: does it name the alert's kind (vendor), and does it list any kind (vendor)?
+    const flag = (condition: RawBuilder<unknown>) => sql`case when ${condition} then 1 else 0 end`;
+    const flags = [sql`c.article_id`, sql`c.w`];
+    const weight = [sql`f.w`];
+    const where = [sql`f.published = 1`];
     // Published, by a point lookup per candidate (a join here let SQLite scan every article once per candidate).
-    const where = [sql`exists (select 1 from kb_article a where a.id = c.article_id and a.state = 'published')`];
-    for (const [kind, values, weight] of [['kind', key.kind ? [key.kind] : [], WEIGHTS.kind], ['oid', prefixes, WEIGHTS.oid]] as const) {
+    flags.push(sql`${flag(sql`exists (select 1 from kb_article a where a.id = c.article_id and a.state = 'published')`)} as published`);
+    for (const [kind, values, w] of [['kind', key.kind ? [key.kind] : [], WEIGHTS.kind], ['oid', prefixes, WEIGHTS.oid]] as const) {
       if (values.length === 0) continue;
-      extra.push(sql`case when ${names(kind, [...values])} then ${sql.lit(weight)} else 0 end`);
-      where.push(sql`(${names(kind, [...values])} or not ${lists(kind)})`);
+      flags.push(sql`${flag(sql`exists (select 1 from kb_applies x where x.key_kind = ${kind} and x.value in (${sql.join([...values])}) and x.article_id = c.article_id)`)} as ${sql.ref(`names_${kind}`)}`);
+      flags.push(sql`${flag(sql`exists (select 1 from kb_applies x where x.article_id = c.article_id and x.key_kind = ${kind})`)} as ${sql.ref(`lists_${kind}`)}`);
+      weight.push(sql`${sql.ref(`f.names_${kind}`)} * ${sql.lit(w)}`);
+      where.push(sql`(${sql.ref(`f.names_${kind}`)} = 1 or ${sql.ref(`f.lists_${kind}`)} = 0)`);
     }
     const candidates = (
-      await sql<{ article_id: string; weight: number }>`select c.article_id, c.w + ${sql.join(extra, sql` + `)} as weight
-        from (select h.article_id, sum(h.w) as w from (${sql.join(hits, sql` union all `)}) h group by h.article_id order by w desc, h.article_id limit ${sql.lit(RULE_CANDIDATES)}) c
+      await sql<{ article_id: string; weight: number }>`select f.article_id, ${sql.join(weight, sql` + `)} as weight from (select ${sql.join(flags)}
+        from (select h.article_id, sum(h.w) as w from (${sql.join(hits, sql` union all `)}) h group by h.article_id order by w desc, h.article_id limit ${sql.lit(RULE_CANDIDATES)}) c) f
         where ${sql.join(where, sql` and `)}
-        order by weight desc, c.article_id limit ${sql.lit(key.logMessage !== undefined ? LOG_MATCH_CANDIDATES : MATCH_CANDIDATES)}`.execute(db)
+        order by weight desc, f.article_id limit ${sql.lit(key.logMessage !== undefined ? LOG_MATCH_CANDIDATES : MATCH_CANDIDATES)}`.execute(db)
     ).rows;
     if (candidates.length === 0) return [];
     const ids = candidates.map((c) => c.article_id);
@@ -619,6 +623,7 @@ export class KnowledgeBase {
         reasons.push(`rule ${rule}`);
       }
       const byTrap = trap !== undefined && keys.trap.includes(trap);
+      let byLog = false;
       if (byTrap) {
         score += WEIGHTS.trap;
         reasons.push(`trap OID ${trap}`);
@@ -640,10 +645,11 @@ export class KnowledgeBase {
           // Each further pattern that matches is more evidence.
           score += WEIGHTS.log + (hits.length - 1);
           for (const hit of hits) reasons.push(`log message matches /${hit}/`);
-        } else if ((rule === SYSLOG_ANY || !byRule) && !byTrap) continue;
+        } else if (rule === SYSLOG_ANY && !byTrap) continue;
+        byLog = hits.length > 0;
       }
       // Named only for any syslog rule: its patterns must say it is this message.
-      if (!byRule && !byTrap && !reasons.some((r) => r.startsWith('log message'))) continue;
+      if (!byRule && !byTrap && !byLog) continue;
       const one: MatchedArticle & { updatedAt: string } = { id: article.id, title: article.title_en ?? article.title_zh ?? article.id, score: Math.round(score * 100) / 100, reasons, updatedAt: article.updated_at };
       if (article.title_zh) one.titleZh = article.title_zh;
       matched.push(one);

@@ -6,7 +6,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { BackupService } from '../backup/index.js';
-import { actorOf, consolePage, csrfField, ensureSession, esc, flashOf, listAudit, pageErrorHandler, pageLanguage, redirectWith, sendPage, verifyAuditLog, type Database } from '../core/index.js';
+import { LONG_HANDLER_TIMEOUT_MS, actorOf, consolePage, csrfField, ensureSession, esc, flashOf, listAudit, pageErrorHandler, pageLanguage, redirectWith, sendPage, verifyAuditLog, type Database } from '../core/index.js';
 import { statusText } from './report.js';
 import { trendOf } from './routes.js';
 import type { AuditService, RunView } from './service.js';
@@ -68,7 +68,7 @@ export async function auditPages(app: FastifyInstance, options: AuditPagesOption
     return sendPage(reply, consolePage(request, { title: t('等级保护测评（自评估）', 'Grade-protection audits (self-assessment)'), body: form + body, section: 'audits', flash: flashOf(request) }));
   });
 
-  app.post<{ Body: { system?: string; level?: string } }>('/audits/run', { config: OFFICER }, async (request, reply) => {
+  app.post<{ Body: { system?: string; level?: string } }>('/audits/run', { config: OFFICER, handlerTimeout: LONG_HANDLER_TIMEOUT_MS }, async (request, reply) => {
     const b = request.body ?? {};
     const run = await service.run({ ...(b.system ? { system: b.system } : {}), ...(b.system ? {} : { level: b.level ?? '3' }) }, actorOf(request));
     await announceRun(service, run);

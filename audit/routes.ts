@@ -4,7 +4,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { actorOf, recordAudit, type Database } from '../core/index.js';
+import { LONG_HANDLER_TIMEOUT_MS, actorOf, recordAudit, type Database } from '../core/index.js';
 import { CATEGORY_CODES, loadChecklist, parseLevel } from './checklist.js';
 import { COLLECTOR_NAMES } from './collectors/index.js';
 import { parseFormat, reportCsv, reportHtml, reportJson, reportPdf, type ReportLanguage } from './report.js';
@@ -50,7 +50,7 @@ export async function auditRoutes(app: FastifyInstance, options: AuditRoutesOpti
   });
   app.get('/api/audit/hosts', { config: READERS }, async () => service.listHosts());
   app.get<{ Querystring: { system?: string } }>('/api/audit/runs', { config: READERS }, async (request) => service.listRuns(request.query.system ? { system: request.query.system } : {}));
-  app.post<{ Body: { system?: string; level?: unknown } }>('/api/audit/runs', { config: OFFICER, schema: { body: RUN_BODY } }, async (request, reply) => {
+  app.post<{ Body: { system?: string; level?: unknown } }>('/api/audit/runs', { config: OFFICER, handlerTimeout: LONG_HANDLER_TIMEOUT_MS, schema: { body: RUN_BODY } }, async (request, reply) => {
     const body = request.body ?? {};
     const run = await service.run({ ...(body.system ? { system: body.system } : {}), ...(body.level !== undefined ? { level: body.level } : {}) }, actorOf(request));
     await announceRun(service, run);
@@ -58,7 +58,7 @@ export async function auditRoutes(app: FastifyInstance, options: AuditRoutesOpti
     return run;
   });
   app.get<{ Params: { id: string } }>('/api/audit/runs/:id', { config: READERS }, async (request) => service.getRun(request.params.id));
-  app.get<{ Params: { id: string }; Querystring: { format?: string; lang?: string } }>('/api/audit/runs/:id/report', { config: READERS }, async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { format?: string; lang?: string } }>('/api/audit/runs/:id/report', { config: READERS, handlerTimeout: LONG_HANDLER_TIMEOUT_MS }, async (request, reply) => {
     const format = parseFormat(request.query.format ?? 'html');
     const lang: ReportLanguage = request.query.lang === 'en' ? 'en' : 'zh-CN';
     const run = await service.getRun(request.params.id);

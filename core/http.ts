@@ -35,7 +35,7 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /** Every route with the roles it admits, as registered: what the access test walks. */
-    declaredRoutes: Array<{ method: string; url: string; roles: RouteRoles }>;
+    declaredRoutes: Array<{ method: string; url: string; roles: RouteRoles; handlerTimeoutMs: number }>;
   }
 }
 
@@ -47,9 +47,9 @@ export interface TlsOptions {
 }
 
 import { MemoryRateStore, type RateStore } from './rate-store.js';
-import { BODY_LIMIT_BYTES, FORM_BODY_LIMIT_BYTES, HEADERS_TIMEOUT_MS, HSTS_HEADER, RATE_LIMITS, REQUEST_TIMEOUT_MS, bodyLimitOf, type RateLimit, type RateLimitName } from './limits.js';
+import { BODY_LIMIT_BYTES, FORM_BODY_LIMIT_BYTES, HANDLER_TIMEOUT_MS, HEADERS_TIMEOUT_MS, HSTS_HEADER, RATE_LIMITS, REQUEST_TIMEOUT_MS, bodyLimitOf, handlerTimeoutError, type RateLimit, type RateLimitName } from './limits.js';
 
-export { BODY_LIMIT_BYTES, FORM_BODY_LIMIT_BYTES, HEADERS_TIMEOUT_MS, HSTS_HEADER, RATE_LIMITS, REQUEST_TIMEOUT_MS, type RateLimit, type RateLimitName } from './limits.js';
+export { BODY_LIMIT_BYTES, FORM_BODY_LIMIT_BYTES, HANDLER_TIMEOUT_MS, HEADERS_TIMEOUT_MS, HSTS_HEADER, LONG_HANDLER_TIMEOUT_MS, RATE_LIMITS, REQUEST_TIMEOUT_MS, type RateLimit, type RateLimitName } from './limits.js';
 
 export interface ServerOptions {
   logger: Logger;
@@ -61,6 +61,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Default REQUEST_TIMEOUT_MS (tests lower it). */
   requestTimeoutMs?: number;
+  /** Default HANDLER_TIMEOUT_MS, for routes that name no handlerTimeout of their own (tests lower it). */
+  handlerTimeoutMs?: number;
   /** Overrides of RATE_LIMITS (tests lower them). */
   rateLimits?: Partial<Record<RateLimitName, RateLimit>>;
   /** Where requests are counted against the limits (default: this process's memory). */
@@ -115,6 +117,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     loggerInstance: options.logger as unknown as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? BODY_LIMIT_BYTES,
     requestTimeout,
+    handlerTimeout: options.handlerTimeoutMs ?? HANDLER_TIMEOUT_MS,
     http: timeouts,
     // Requests are not logged one by one (OCSP alone runs at thousands a second); errors are.
     logController: new LogController({ disableRequestLogging: true }),
@@ -223,7 +226,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
   app.addHook('onRoute', (route) => {
     const roles = route.config?.roles;
     if (!roles) throw new Error(`route ${route.method} ${route.url} does not declare its roles`);
-    for (const method of [route.method].flat()) if (method !== 'HEAD') declaredRoutes.push({ method, url: route.url, roles });
+    const handlerTimeoutMs = route.handlerTimeout ?? options.handlerTimeoutMs ?? HANDLER_TIMEOUT_MS;
+    for (const method of [route.method].flat()) if (method !== 'HEAD') declaredRoutes.push({ method, url: route.url, roles, handlerTimeoutMs });
     const rateLimit = route.config?.rateLimit;
     if (rateLimit !== undefined && !(rateLimit in RATE_LIMITS)) throw new Error(`route ${route.method} ${route.url} names an unknown rate limit ${rateLimit}`);
     if (roles !== 'public') {
@@ -237,6 +241,11 @@ export function createServer(options: ServerOptions): FastifyInstance {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       const limit = bodyLimitOf(request, options.bodyLimit);
       return reply.status(413).send({ code: 'too-large', message: `the request body is over this route's ${limit}-byte limit`, details: { limitBytes: limit } });
+    }
+    if (error.code === 'FST_ERR_HANDLER_TIMEOUT') {
+      const timeout = handlerTimeoutError(request);
+      request.log.warn({ route: request.routeOptions.url, limitMs: timeout.details?.limitMs }, 'handler timeout');
+      return reply.status(timeout.httpStatus).send(timeout.toJSON());
     }
     if (error.validation) {
       return reply.status(400).send({ code: 'bad-request', message: `request ${error.message}` });

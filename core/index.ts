@@ -28,7 +28,7 @@ export { createLogger, type Logger } from './logging.js';
 export { parseSchedule, type Schedule } from './schedule.js';
 export { JobRunner, singleInstance, type Job, type JobContext, type JobRunnerOptions, type Coordinator, type JobRunRecord } from './jobs.js';
 export { clusterStatus, coordinatorFor, PostgresCoordinator, schedulerLease, SCHEDULER_LEASE, type ClusterOptions, type ClusterStatus, type LeaseView } from './cluster.js';
-export { createServer, ROLES, BODY_LIMIT_BYTES, FORM_BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS, HEADERS_TIMEOUT_MS, HSTS_HEADER, RATE_LIMITS, type RateLimit, type RateLimitName, type Role, type RouteRoles, type ServerOptions } from './http.js';
+export { createServer, ROLES, BODY_LIMIT_BYTES, FORM_BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS, HEADERS_TIMEOUT_MS, HANDLER_TIMEOUT_MS, LONG_HANDLER_TIMEOUT_MS, HSTS_HEADER, RATE_LIMITS, type RateLimit, type RateLimitName, type Role, type RouteRoles, type ServerOptions } from './http.js';
 export { DatabaseRateStore, MemoryRateStore, type RateStore } from './rate-store.js';
 export { openSecretBox, secretBoxFromKey, type SecretBox } from './secrets.js';
 export {

@@ -2,6 +2,7 @@
 // A separate file so the console's page error handler can name them too.
 
 import type { FastifyRequest } from 'fastify';
+import { EgovError } from './errors.js';
 
 /** Largest request body of a route that names no bodyLimit of its own (ingest and import name theirs). */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -11,6 +12,15 @@ export const FORM_BODY_LIMIT_BYTES = 256 * 1024;
 export const REQUEST_TIMEOUT_MS = 30_000;
 /** Time to receive the headers (slowloris). */
 export const HEADERS_TIMEOUT_MS = 15_000;
+/**
+ * Time a route has to answer once its request is routed (hooks, parsing,
+ * handler, serialisation); past it the client gets 503 and request.signal
+ * is aborted. The handler is not stopped (fastify's timeout is cooperative),
+ * so the message says the work may still finish.
+ */
+export const HANDLER_TIMEOUT_MS = 30_000;
+/** For the few routes that do long work inside the request: an audit run, a PDF report, a bulk import. */
+export const LONG_HANDLER_TIMEOUT_MS = 10 * 60_000;
 /** Strict-Transport-Security on every HTTPS answer: browsers keep to HTTPS for a year. */
 export const HSTS_HEADER = 'max-age=31536000';
 
@@ -33,6 +43,17 @@ export const RATE_LIMITS = {
 } as const satisfies Record<string, RateLimit>;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;
+
+/** The answer to a request whose route ran past its handler timeout (fastify's FST_ERR_HANDLER_TIMEOUT). */
+export function handlerTimeoutError(request: FastifyRequest): EgovError {
+  // The route's own limit, else the server's (fastify resolves it).
+  const limitMs = request.routeOptions.handlerTimeout;
+  return new EgovError(
+    'unavailable',
+    `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]} did not finish within its ${limitMs / 1000}-s limit; what it was doing may still complete, so look before you retry`,
+    { limit: 'handler-timeout', limitMs },
+  );
+}
 
 /** The body limit that applied to a request: the route's, or the form parser's for a form. */
 export function bodyLimitOf(request: FastifyRequest, serverLimit = BODY_LIMIT_BYTES): number {

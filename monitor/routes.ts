@@ -5,7 +5,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
-import { EgovError } from '../core/index.js';
+import { EgovError, LONG_HANDLER_TIMEOUT_MS } from '../core/index.js';
 import { inventoryToYaml, linksToCsv, nodesToCsv, parseInventory } from './import.js';
 import { MAX_ITEMS_PER_DELIVERY } from './ingest.js';
 import type { Actor } from './inventory.js';
@@ -316,7 +316,7 @@ export async function monitorRoutes(app: FastifyInstance, options: MonitorRoutes
   // ---- import / export
   app.post<{ Body: { format: 'csv' | 'yaml'; content: string } }>(
     '/api/monitor/import',
-    { config: ADMIN, bodyLimit: IMPORT_BODY_LIMIT + 1024, schema: { body: ImportInput, response: { 200: ImportReport } } },
+    { config: ADMIN, bodyLimit: IMPORT_BODY_LIMIT + 1024, handlerTimeout: LONG_HANDLER_TIMEOUT_MS, schema: { body: ImportInput, response: { 200: ImportReport } } },
     async (request) => inventory.importRows(parseInventory(request.body.content, request.body.format), actorOf(request), `api:${request.body.format}`),
   );
 

@@ -2,11 +2,12 @@
 // listener only; rate limits on sign-in (per client certificate and
 // address) and on enrolment (per address) answered 429 with Retry-After;
 // the named body limits answered 413 with the limit; the request timeout
-// that cuts a slow sender off with 408.
+// that cuts a slow sender off with 408; the handler timeout that answers a
+// route still working past its limit with 503, on every route of serve.
 
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BODY_LIMIT_BYTES, FORM_BODY_LIMIT_BYTES, HSTS_HEADER, RATE_LIMITS, createLogger, createServer } from '../core/index.js';
+import { BODY_LIMIT_BYTES, FORM_BODY_LIMIT_BYTES, HANDLER_TIMEOUT_MS, HSTS_HEADER, LONG_HANDLER_TIMEOUT_MS, RATE_LIMITS, createLogger, createServer, pageErrorHandler } from '../core/index.js';
 import { call, signIn, startDeskSuite, type DeskSuite } from './support/desk.js';
 
 let desk: DeskSuite;
@@ -114,5 +115,58 @@ describe('request timeout', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('handler timeout', () => {
+  it('a route still working past its limit answers 503 naming the limit, its signal aborted; a route naming a longer limit finishes', async () => {
+    const app = createServer({ logger: createLogger('silent'), handlerTimeoutMs: 300 });
+    let aborted = false;
+    app.get('/slow', { config: { roles: 'public' } }, async (request) => {
+      request.signal.addEventListener('abort', () => (aborted = true));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      return { done: true };
+    });
+    app.get('/patient', { config: { roles: 'public' }, handlerTimeout: 5000 }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      return { done: true };
+    });
+    await app.register(async (pages) => {
+      pages.setErrorHandler(pageErrorHandler('/'));
+      pages.get('/slow-page', { config: { roles: 'public' } }, async () => new Promise((resolve) => setTimeout(() => resolve('late'), 1500)));
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const base = `http://127.0.0.1:${(app.server.address() as net.AddressInfo).port}`;
+      const slow = await fetch(base + '/slow');
+      expect(slow.status).toBe(503);
+      const error = (await slow.json()) as { code: string; message: string; details: { limit: string; limitMs: number } };
+      expect(error.code).toBe('unavailable');
+      expect(error.details).toEqual({ limit: 'handler-timeout', limitMs: 300 });
+      expect(error.message).toContain('GET /slow did not finish within its 0.3-s limit');
+      expect(aborted).toBe(true);
+      expect(app.declaredRoutes.find((r) => r.url === '/slow')?.handlerTimeoutMs).toBe(300);
+      const patient = await fetch(base + '/patient');
+      expect(patient.status).toBe(200);
+      expect(await patient.json()).toEqual({ done: true });
+      // A console page says it in the frame, as HTML, with the status.
+      const page = await fetch(base + '/slow-page');
+      expect(page.status).toBe(503);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await page.text()).toContain('did not finish within its 0.3-s limit');
+      // The late handlers finishing afterwards break nothing: the server still answers.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect((await fetch(base + '/health')).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it(`every route of serve has a handler timeout: ${HANDLER_TIMEOUT_MS / 1000} s, or ${LONG_HANDLER_TIMEOUT_MS / 60_000} min for the named long ones`, () => {
+    const routes = [...desk.started.app.declaredRoutes, ...desk.started.secure!.app.declaredRoutes];
+    expect(routes.length).toBeGreaterThan(50);
+    for (const route of routes) expect([HANDLER_TIMEOUT_MS, LONG_HANDLER_TIMEOUT_MS], `${route.method} ${route.url}`).toContain(route.handlerTimeoutMs);
+    const long = routes.filter((r) => r.handlerTimeoutMs === LONG_HANDLER_TIMEOUT_MS).map((r) => `${r.method} ${r.url}`).sort();
+    expect(long).toEqual(['GET /api/audit/runs/:id/report', 'POST /api/audit/runs', 'POST /api/kb/import', 'POST /api/monitor/import', 'POST /audits/run']);
   });
 });

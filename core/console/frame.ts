@@ -13,7 +13,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessControl, Principal, Role } from '../access/access.js';
 import { asEgovError, EgovError } from '../errors.js';
 import { pickLanguage, type Language } from '../language.js';
-import { bodyLimitOf } from '../limits.js';
+import { bodyLimitOf, handlerTimeoutError } from '../limits.js';
 import { frameWords, type Bilingual, type FrameWords } from './i18n.js';
 
 export type { Bilingual } from './i18n.js';
@@ -251,6 +251,8 @@ export function pageErrorHandler(home: string) {
     const egov =
       error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? new EgovError('too-large', `the request body is over this route's ${bodyLimitOf(request)}-byte limit`, { limitBytes: bodyLimitOf(request) })
+        : error.code === 'FST_ERR_HANDLER_TIMEOUT'
+        ? handlerTimeoutError(request)
         : error instanceof EgovError
         ? error
         : (error as { validation?: unknown }).validation

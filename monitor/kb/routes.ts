@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { auditedWork } from '../../core/audit-log.js';
 import { EgovError } from '../../core/errors.js';
+import { LONG_HANDLER_TIMEOUT_MS } from '../../core/index.js';
 import { ARTICLE_STATES, type ArticleInput, type ArticleState } from './article.js';
 import { parseMarkdownArticle, parseYamlArticles } from './files.js';
 import type { KnowledgeBase } from './knowledge-base.js';
@@ -262,6 +263,7 @@ export async function kbRoutes(app: FastifyInstance, options: KbRoutesOptions): 
     {
       config: ADMIN,
       bodyLimit: IMPORT_BODY_LIMIT + 4096,
+      handlerTimeout: LONG_HANDLER_TIMEOUT_MS,
       schema: { body: ImportInput, response: { 200: Strict({ created: Type.Array(Type.String()), updated: Type.Array(Type.String()), unchanged: Type.Array(Type.String()) }) } },
     },
     async (request) => {

@@ -385,11 +385,15 @@ export class BackupService {
       }
       phase.backup = seconds(t2);
       const status: BackupRunTable['status'] = result.code === 3 ? 'partial' : 'success';
-      // Our restic has removed its own lock: any lock file left in a local
-      // repository is another process's. One that is stale (its process is
-      // gone: a run killed mid-way) is reported, not removed. (Free to look
-      // at on a local repository; a remote one would cost restic calls per run.)
-      const staleLocks = target.kind === 'same-city' && readdirSafe(path.join(target.repository, 'locks')).length ? (await repo.locks(this.now()).catch(() => [])).filter((l) => l.stale) : [];
+      // Our restic has removed its own lock: any lock left in the repository
+      // is another process's. One that is stale (its process is gone: a run
+      // killed mid-way) is reported, not removed. A local repository's locks
+      // dir is read first, for free; a remote one costs a `restic list
+      // locks` per run (and a `cat` per lock found), small beside a remote
+      // backup, and without it a killed run's lock would go unsaid until a
+      // run is refused.
+      const mayHoldLocks = target.kind !== 'same-city' || readdirSafe(path.join(target.repository, 'locks')).length > 0;
+      const staleLocks = mayHoldLocks ? (await repo.locks(this.now()).catch(() => [])).filter((l) => l.stale) : [];
       const staleNote = staleLocks.length ? `; ${staleLocks.length} stale restic lock(s) left in the repository, not removed (\`egov-ops backup unlock --target ${target.name}\` removes them): ${staleLocks.map(describeLock).join('; ')}` : '';
       const message = (status === 'partial' ? `snapshot ${summary.snapshotId.slice(0, 8)} made, but some files could not be read: ${resticMessage(result.stderr)}` : `snapshot ${summary.snapshotId.slice(0, 8)}: ${summary.filesTotal} files, ${summary.bytesTotal} bytes read, ${summary.bytesAdded} bytes added to the repository`) + staleNote;
       const row: Omit<BackupRunTable, 'id'> = {

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { Actor, PassphraseSource } from '../ca/index.js';
-import { appendAudit, EgovError, openDatabase, recordAudit, verifyAuditLog, type BackupRunTable, type Config, type Database, type ErrorCode } from '../core/index.js';
+import { appendAudit, EgovError, openDatabase, primaryPostgresUrl, recordAudit, verifyAuditLog, withPostgresDatabase, type BackupRunTable, type Config, type Database, type ErrorCode } from '../core/index.js';
 import { assessDrLevel, type DrAssessment, type DrEvidence } from './dr-levels.js';
 import { checkPlanPaths, getPlan, getTarget, loadBackupSettings, type BackupPlan, type BackupSettings, type BackupTarget } from './plans.js';
 import { describeLock, parseBackupProgress, parseBackupSummary, ResticRepository, resticError, resticMessage, retentionArgs, type BackupProgress, type LockInfo, type ResticSnapshot } from './restic.js';
@@ -786,14 +786,17 @@ export class BackupService {
     const url = this.options.config.database.url;
     if (!url) return [{ name: 'database-integrity', ok: false, detail: `pg_restore --list reads the dump (${entries} entries), but it was not loaded: this suite has no database.url, so there is no PostgreSQL server to load it into` }];
     const scratchName = `egov_ops_drill_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-    const scratchUrl = (() => {
-      const u = new URL(url);
-      u.pathname = `/${scratchName}`;
-      return u.toString();
-    })();
+    // Loaded here: only a PostgreSQL drill needs the driver, and `backup run` starts faster without it.
+    const { default: driver } = await import('pg');
+    let primaryUrl: string;
+    try {
+      // The scratch database is made on the primary, when the URL names a standby too.
+      primaryUrl = await primaryPostgresUrl(url, driver.Client);
+    } catch (error) {
+      return [{ name: 'database-integrity', ok: false, detail: `pg_restore --list reads the dump (${entries} entries), but it was not loaded: ${(error as Error).message}` }];
+    }
+    const scratchUrl = withPostgresDatabase(primaryUrl, scratchName);
     const withClient = async <T>(connectionString: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
-      // Loaded here: only a PostgreSQL drill needs the driver, and `backup run` starts faster without it.
-      const { default: driver } = await import('pg');
       const client = new driver.Client({ connectionString, connectionTimeoutMillis: 10_000 });
       client.on('error', () => undefined);
       await client.connect();
@@ -804,7 +807,7 @@ export class BackupService {
       }
     };
     try {
-      await withClient(url, (c) => c.query(`create database "${scratchName}" template template0 encoding 'UTF8'`));
+      await withClient(primaryUrl, (c) => c.query(`create database "${scratchName}" template template0 encoding 'UTF8'`));
     } catch (error) {
       return [{ name: 'database-integrity', ok: false, detail: `pg_restore --list reads the dump (${entries} entries), but it was not loaded: a scratch database could not be created on ${redactUrl(url)} (the drill's role needs CREATEDB): ${(error as Error).message}` }];
     }

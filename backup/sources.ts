@@ -13,7 +13,7 @@ import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSy
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
-import { EgovError, type Config, type Database } from '../core/index.js';
+import { EgovError, redactPostgresUrl, splitPostgresPassword, type Config, type Database } from '../core/index.js';
 import type { BackupPlan, PreCommand } from './plans.js';
 import { influxBackupSource, stageInfluxMetrics, type MetricsManifest } from './influx.js';
 import { isExecutable } from './process.js';
@@ -96,9 +96,7 @@ export function takeStagingLock(lockFile: string, plan: string): () => void {
   throw new EgovError('conflict', `cannot take the staging lock ${lockFile}`);
 }
 
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-}
+const redactUrl = redactPostgresUrl;
 
 /** Up to this size the database is exported in one read (sqlite3_serialize) instead of page by page. */
 export const SQLITE_SERIALIZE_MAX_BYTES = 32 * 1024 * 1024;
@@ -172,14 +170,12 @@ export function findPgTool(name: 'pg_dump' | 'pg_restore'): string {
 
 /** `--dbname=URL` without the password, and a small environment carrying it as PGPASSWORD (never argv). */
 export function pgConnection(url: string): { dbname: string; env: NodeJS.ProcessEnv } {
-  const parsed = new URL(url);
+  // libpq reads a URL naming several hosts itself; URL() would reject it.
+  const { url: withoutPassword, password } = splitPostgresPassword(url);
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LC_ALL: 'C' };
   for (const name of ['PGSSLMODE', 'PGSSLROOTCERT', 'PGSSLCERT', 'PGSSLKEY', 'PGPASSFILE']) if (process.env[name]) env[name] = process.env[name];
-  if (parsed.password) {
-    env.PGPASSWORD = decodeURIComponent(parsed.password);
-    parsed.password = '';
-  }
-  return { dbname: `--dbname=${parsed.toString()}`, env };
+  if (password) env.PGPASSWORD = password;
+  return { dbname: `--dbname=${withoutPassword}`, env };
 }
 
 export { redactUrl };

@@ -7,6 +7,7 @@
 export { EgovError, asEgovError, errorCodes, exitCodes, type ErrorCode } from './errors.js';
 export { loadConfig, defaultConfig, validateConfig, parseConfigFile, ConfigSchema, type Config, type ConfigSources, type BackupConfig, type BackupTargetConfig, type BackupPlanConfig, type BackupRetentionConfig } from './config.js';
 export { openDatabase, type Database, type Db, type WriteTx, type Dialect, type OpenOptions } from './storage/database.js';
+export { splitPostgresHosts, splitPostgresPassword, withPostgresDatabase, primaryPostgresUrl, redactPostgresUrl } from './storage/pg-hosts.js';
 export { migrations, migrateToLatest } from './storage/migrations.js';
 export { runReusable, runReusableEach } from './storage/reusable.js';
 export type * from './storage/schema.js';

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { EgovError } from '../errors.js';
 import { migrateToLatest } from './migrations.js';
+import { PrimarySelector, clientToPrimary, isReadOnlyError, redactPostgresUrl, splitPostgresHosts } from './pg-hosts.js';
 import type { Tables } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -50,9 +51,7 @@ function loadPg(): typeof pg {
   return pgModule;
 }
 
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-}
+const redactUrl = redactPostgresUrl;
 
 export interface OpenOptions {
   dataDir: string;
@@ -311,11 +310,22 @@ function openSqlite(dataDir: string): Database {
 }
 
 async function openPostgres(url: string): Promise<Database> {
-  const pool = new (loadPg().Pool)({ connectionString: url, max: 10 });
+  const driver = loadPg();
+  const hosts = splitPostgresHosts(url);
+  // Several hosts: connections go to whichever is the primary (core/storage/pg-hosts.ts).
+  const selector = hosts.length > 1 ? new PrimarySelector(hosts, driver.Client) : undefined;
+  if (selector) {
+    try {
+      await selector.find();
+    } catch (error) {
+      throw new EgovError('unavailable', `cannot connect to PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}`);
+    }
+  }
+  const pool = new driver.Pool({ connectionString: hosts[0], max: 10, ...(selector ? { Client: clientToPrimary(driver.Client, selector) } : {}) });
   // An idle pooled client whose server goes away (restart, failover,
   // pg_terminate_backend) emits 'error' on the pool; unhandled, that kills the
   // process. The pool drops that client and the next query reconnects.
-  pool.on('error', () => undefined);
+  pool.on('error', () => selector?.stale());
   // A client checked out (in a transaction between two statements, awaiting
   // the CA's signature, say) is not the pool's to watch: when the server goes
   // away then, the client emits 'error' with nobody listening and the whole
@@ -337,15 +347,22 @@ async function openPostgres(url: string): Promise<Database> {
     db,
     location: redactUrl(url),
     write: (work) =>
-      db.transaction().execute(async (tx) => {
-        // One writer at a time for state that is chained or checked (audit log, serials).
-        await sql`select pg_advisory_xact_lock(7270361)`.execute(tx);
-        writeTransactions.add(tx);
-        const value = await work(tx);
-        await runCommitWork(tx);
-        return value;
-      }),
-    listen: (channel, onMessage) => listenOn(url, channel, onMessage),
+      db
+        .transaction()
+        .execute(async (tx) => {
+          // One writer at a time for state that is chained or checked (audit log, serials).
+          await sql`select pg_advisory_xact_lock(7270361)`.execute(tx);
+          writeTransactions.add(tx);
+          const value = await work(tx);
+          await runCommitWork(tx);
+          return value;
+        })
+        .catch((error: unknown) => {
+          // A standby (or an old primary come back as one) refuses writes: look for the primary again.
+          if (selector && isReadOnlyError(error)) selector.stale();
+          throw error;
+        }),
+    listen: (channel, onMessage) => listenOn(() => selector?.current ?? url, channel, onMessage),
     close: () => db.destroy(),
   };
 }
@@ -353,14 +370,14 @@ async function openPostgres(url: string): Promise<Database> {
 // A LISTEN connection apart from the pool (a pooled client would be handed to
 // queries); when it breaks (server restart, failover) it is opened again
 // after a second, and a notification missed meanwhile is the poller's to find.
-function listenOn(url: string, channel: string, onMessage: (payload: string) => void): () => Promise<void> {
+function listenOn(urlNow: () => string, channel: string, onMessage: (payload: string) => void): () => Promise<void> {
   if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);
   let stopped = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   const connect = async () => {
     if (stopped) return;
-    const next = new (loadPg().Client)({ connectionString: url });
+    const next = new (loadPg().Client)({ connectionString: urlNow() });
     const again = () => {
       next.removeAllListeners('notification');
       next.end().catch(() => undefined);

@@ -35,6 +35,8 @@ export interface PostgresServer {
   restart(): Promise<void>;
   /** Stops the server (immediate) and removes its dir; safe to call twice. */
   stop(): Promise<void>;
+  /** A standby made with startPostgres({ standbyOf }): ends recovery (`pg_ctl promote -w`), so it takes writes. */
+  promote(): Promise<void>;
 }
 
 export interface StartPostgresOptions {
@@ -42,6 +44,8 @@ export interface StartPostgresOptions {
   settings?: Record<string, string>;
   /** Give up waiting for the server after this long (default 60 s). */
   timeoutMs?: number;
+  /** A streaming standby of this server (`pg_basebackup -R -X stream` instead of initdb); it needs wal_level replica or higher (the default). */
+  standbyOf?: PostgresServer;
 }
 
 interface Binaries {
@@ -182,14 +186,16 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const unregister = stopOnExit(stopSync);
 
   try {
-    const init = await run(
-      as,
-      binaries.initdb,
-      ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
-      dir,
-      Math.max(1000, deadline - Date.now()),
-    );
-    if (init.code !== 0) throw new Error(`initdb failed (exit ${init.code}):\n${init.output}`);
+    const init = options.standbyOf
+      ? await run(
+          as,
+          path.join(path.dirname(binaries.pgCtl), 'pg_basebackup'),
+          ['-h', options.standbyOf.host, '-p', String(options.standbyOf.port), '-U', 'postgres', '-D', dataDir, '-R', '-X', 'stream', '--no-sync'],
+          dir,
+          Math.max(1000, deadline - Date.now()),
+        )
+      : await run(as, binaries.initdb, ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], dir, Math.max(1000, deadline - Date.now()));
+    if (init.code !== 0) throw new Error(`${options.standbyOf ? 'pg_basebackup' : 'initdb'} failed (exit ${init.code}):\n${init.output}`);
 
     const settings: Record<string, string> = {
       listen_addresses: quote(host),
@@ -266,6 +272,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         const result = await run(as, binaries.pgCtl, ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], dir, 65_000);
         if (result.code !== 0) throw new Error(`pg_ctl start failed (exit ${result.code}):\n${result.output}`);
         await waitForConnections(url, Date.now() + 60_000);
+      },
+      async promote() {
+        const result = await run(as, binaries.pgCtl, ['-D', dataDir, 'promote', '-w', '-t', '60'], dir, 65_000);
+        if (result.code !== 0) throw new Error(`pg_ctl promote failed (exit ${result.code}):\n${result.output}`);
       },
       async stop() {
         if (stopped) return;

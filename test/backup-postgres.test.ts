@@ -11,27 +11,17 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Authority, fixedPassphrase } from '../ca/index.js';
 import { findPgTool } from '../backup/sources.js';
 import { exitCodes, loadConfig, openDatabase } from '../core/index.js';
-import { usePostgres } from './support/postgres.js';
+import { usePostgres, queryOnce as query } from './support/postgres.js';
 import { startSshd } from './support/sshd.js';
 import { CA_PASSPHRASE, removeTempDirs, tempDir, runBackupCli as egov } from './support/restic.js';
 
 afterAll(removeTempDirs);
 
 
-async function query<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 const postgres = usePostgres();
 

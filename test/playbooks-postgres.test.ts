@@ -6,9 +6,8 @@
 
 import net from 'node:net';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { usePostgres } from './support/postgres.js';
+import { usePostgres, queryOnce as query } from './support/postgres.js';
 import { startPlaybookSuite, type PlaybookSuite } from './support/playbooks.js';
 import { removeTempDirs, tempDir } from './support/restic.js';
 
@@ -24,15 +23,6 @@ const freeTcpPort = () =>
     });
   });
 
-async function query<T>(url: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
 
 afterAll(async () => {
   if (standbyPid) {

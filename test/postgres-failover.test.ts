@@ -13,8 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupService } from '../backup/index.js';
 import { loadConfig, openDatabase, recordAudit, verifyAuditLog, type Database } from '../core/index.js';
 import { splitPostgresHosts } from '../core/storage/pg-hosts.js';
-import pg from 'pg';
-import { startPostgres, type PostgresServer } from './support/postgres.js';
+import { startPostgres, type PostgresServer, queryOnce as query } from './support/postgres.js';
 import { removeTempDirs, tempDir } from './support/restic.js';
 
 let primary: PostgresServer;
@@ -34,16 +33,6 @@ afterAll(async () => {
   await primary?.stop();
 });
 
-async function query<T>(url: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return (await client.query(text)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
 
 const write = (db: Database, n: number) => recordAudit(db, { actor: 'failover-test', source: 'test', action: 'test.write', object: `write:${n}`, outcome: 'success' });
 

@@ -322,3 +322,15 @@ export function usePostgres(options: StartPostgresOptions = {}): {
     createDatabase: (name) => get().createDatabase(name),
   };
 }
+
+/** One statement on a fresh connection (for a test's own look at a server, apart from the suite's pool). */
+export async function queryOnce<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query<T>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}

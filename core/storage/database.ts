@@ -321,7 +321,8 @@ async function openPostgres(url: string): Promise<Database> {
       throw new EgovError('unavailable', `cannot connect to PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}`);
     }
   }
-  const pool = new driver.Pool({ connectionString: hosts[0], max: 10, ...(selector ? { Client: clientToPrimary(driver.Client, selector) } : {}) });
+  // With a standby to go to, a connection to a host that has gone silent gives up after 10 s (pg waits forever by default) and sends the selector looking.
+  const pool = new driver.Pool({ connectionString: hosts[0], max: 10, ...(selector ? { Client: clientToPrimary(driver.Client, selector), connectionTimeoutMillis: 10_000 } : {}) });
   // An idle pooled client whose server goes away (restart, failover,
   // pg_terminate_backend) emits 'error' on the pool; unhandled, that kills the
   // process. The pool drops that client and the next query reconnects.

@@ -7,7 +7,9 @@
 // restart, every write it was told succeeded is on the new primary, and the
 // audit chain verifies. A backup (pg_dump, through libpq, of the same
 // several-host URL) and its drill (a scratch database made on the new
-// primary) pass with the old primary still down.
+// primary) pass with the old primary still down. And when the old primary
+// comes back as a standby on its own address, the first write that meets it
+// (read-only) sends the suite to the new primary.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupService } from '../backup/index.js';
@@ -115,5 +117,47 @@ describe('PostgreSQL failover with several hosts in the URL', () => {
     const integrity = drill.checks.find((c) => c.name === 'database-integrity');
     expect(integrity?.ok, JSON.stringify(drill.checks, null, 2)).toBe(true);
     expect(drill.checks.find((c) => c.name === 'audit-chain')?.ok, JSON.stringify(drill.checks, null, 2)).toBe(true);
+  }, 180_000);
+
+  it('a write that meets a standby (the old primary brought back as one, where the suite still points) sends it to the new primary', async () => {
+    const settings = { synchronous_commit: 'on', fsync: 'on', wal_level: 'replica', max_wal_senders: '5', hot_standby: 'on' };
+    const first = await startPostgres({ settings });
+    const second = await startPostgres({ standbyOf: first, settings });
+    let db: Database | undefined;
+    try {
+      const name = (await first.createDatabase('readonly')).split('/').pop()!;
+      // Primary first in the URL, this time.
+      db = await openDatabase({ dataDir: tempDir(), url: `postgres://postgres@127.0.0.1:${first.port},127.0.0.1:${second.port}/${name}` });
+      for (let n = 1; n <= 20; n++) await write(db, n);
+      // The pool's idle connections close after 10 s: no connection then fails when the primary stops, so nothing sends the suite looking early.
+      await new Promise((r) => setTimeout(r, 11_000));
+      await first.stopClean();
+      await second.promote();
+      await first.followAsStandby(second);
+      expect((await query<{ recovery: boolean }>(first.url, 'select pg_is_in_recovery() as recovery'))[0]!.recovery).toBe(true);
+
+      const refusals: string[] = [];
+      let written = false;
+      for (let attempt = 0; attempt < 100 && !written; attempt++) {
+        try {
+          await write(db, 21);
+          written = true;
+        } catch (error) {
+          refusals.push(`${(error as { code?: string }).code}: ${(error as Error).message}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      console.log(`read-only path: ${refusals.length} refusal(s) before the write went to the new primary: ${refusals.slice(0, 2).join(' | ')}`);
+      expect(written, refusals.join('\n')).toBe(true);
+      expect(refusals.length, 'the first write met the standby').toBeGreaterThan(0);
+      expect(refusals[0]).toMatch(/^25006: /);
+      const rows = await query<{ n: number }>(`postgres://postgres@127.0.0.1:${second.port}/${name}`, "select count(*)::int as n from audit_log where action = 'test.write'");
+      expect(rows[0]!.n).toBe(21);
+      expect((await verifyAuditLog(db)).ok).toBe(true);
+    } finally {
+      await db?.close().catch(() => undefined);
+      await second.stop();
+      await first.stop();
+    }
   }, 180_000);
 });

@@ -327,6 +327,8 @@ async function openPostgres(url: string): Promise<Database> {
   // pg_terminate_backend) emits 'error' on the pool; unhandled, that kills the
   // process. The pool drops that client and the next query reconnects.
   pool.on('error', () => selector?.stale());
+  // A connection that was busy when the primary moved is let go as it comes back, not reused on the old host.
+  if (selector) pool.on('release', (_error: Error | undefined, client: pg.PoolClient) => void (selector.isOld(client) && client.end().catch(() => undefined)));
   // A client checked out (in a transaction between two statements, awaiting
   // the CA's signature, say) is not the pool's to watch: when the server goes
   // away then, the client emits 'error' with nobody listening and the whole

@@ -27,16 +27,24 @@ export function redactPostgresUrl(url: string): string {
 /** SQLSTATE 25006: a write on a server in recovery (a standby, or an old primary brought back as one). */
 export const isReadOnlyError = (error: unknown): boolean => (error as { code?: unknown })?.code === '25006';
 
+/** A pooled connection, and the host it went to. */
+type TargetedClient = pg.Client & { readonly target: string };
+
 /**
  * Which of several hosts is the primary. `current` is where new connections
- * go; `stale()` (a failed connection, a read-only error) starts one search,
- * at most once a second, and new connections keep going to the old host
- * until a primary answers.
+ * go; `stale()` (a failed connection, a read-only error) starts one search
+ * (at most once a second, four times a second while none is found), and new connections keep going to the old host
+ * until a primary answers. When the primary moves, the connections still
+ * open to the old host are let go: idle ones at once (an 'error' the pool
+ * drops them on), busy ones when they come back to the pool (`isOld`); a
+ * healthy connection to a standby would otherwise be reused for ever.
  */
 export class PrimarySelector {
   current: string;
   private searching: Promise<string> | undefined;
-  private lastSearch = 0;
+  /** No new search before this time: 1 s after one that found the primary, 250 ms after one that found none (a promotion is under way). */
+  private quietUntil = 0;
+  private readonly clients = new Set<TargetedClient>();
 
   constructor(
     readonly urls: readonly string[],
@@ -47,16 +55,36 @@ export class PrimarySelector {
 
   /** Asks each host in order; the first that accepts a connection and is not in recovery becomes current. */
   find(): Promise<string> {
-    this.searching ??= this.search().finally(() => {
-      this.searching = undefined;
-      this.lastSearch = Date.now();
-    });
+    this.searching ??= this.search().then(
+      (url) => ((this.searching = undefined), (this.quietUntil = Date.now() + 1000), url),
+      (error: unknown) => {
+        this.searching = undefined;
+        this.quietUntil = Date.now() + 250;
+        throw error;
+      },
+    );
     return this.searching;
   }
 
   stale(): void {
-    if (this.searching || Date.now() - this.lastSearch < 1000) return;
+    if (this.searching || Date.now() < this.quietUntil) return;
     this.find().catch(() => undefined);
+  }
+
+  track(client: TargetedClient): void {
+    this.clients.add(client);
+    client.once('end', () => this.clients.delete(client));
+  }
+
+  /** A connection to a host that is no longer the primary. */
+  isOld(client: pg.Client): boolean {
+    const target = (client as Partial<TargetedClient>).target;
+    return target !== undefined && target !== this.current;
+  }
+
+  private moveTo(url: string): void {
+    this.current = url;
+    for (const client of this.clients) if (client.target !== url) client.emit('error', new EgovError('unavailable', `the PostgreSQL primary moved to ${redactPostgresUrl(url)}`));
   }
 
   private async search(): Promise<string> {
@@ -68,7 +96,7 @@ export class PrimarySelector {
         await client.connect();
         const { rows } = await client.query<{ recovery: boolean }>('select pg_is_in_recovery() as recovery');
         if (rows[0]?.recovery === false) {
-          this.current = url;
+          if (url !== this.current) this.moveTo(url);
           return url;
         }
         answers.push(`${redactPostgresUrl(url)}: in recovery (a standby)`);
@@ -85,9 +113,14 @@ export class PrimarySelector {
 /** A pg.Client class whose every new connection goes to the selector's current primary, and tells it when one fails. */
 export function clientToPrimary(Client: typeof pg.Client, selector: PrimarySelector): typeof pg.Client {
   return class ToPrimary extends Client {
+    readonly target: string;
+
     constructor(config?: string | pg.ClientConfig) {
-      super({ ...(typeof config === 'string' ? {} : config), connectionString: selector.current });
+      const target = selector.current;
+      super({ ...(typeof config === 'string' ? {} : config), connectionString: target });
+      this.target = target;
       this.on('error', () => selector.stale());
+      selector.track(this);
     }
 
     override connect(): Promise<pg.Client>;

@@ -11,7 +11,7 @@
 // `postgres` OS user through runuser, in a temp dir chowned to that user.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { freePort, stopOnExit } from './processes.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +37,14 @@ export interface PostgresServer {
   stop(): Promise<void>;
   /** A standby made with startPostgres({ standbyOf }): ends recovery (`pg_ctl promote -w`), so it takes writes. */
   promote(): Promise<void>;
+  /**
+   * A primary brought back as a standby of PRIMARY (a promoted standby of
+   * its own): shut down cleanly (`pg_ctl stop -m fast`, so its standby has
+   * all its WAL), given standby.signal and primary_conninfo, started again on
+   * its port. Call it before the promotion's timeline has moved far.
+   */
+  stopClean(): Promise<void>;
+  followAsStandby(primary: PostgresServer): Promise<void>;
 }
 
 export interface StartPostgresOptions {
@@ -271,6 +279,19 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       async restart() {
         const result = await run(as, binaries.pgCtl, ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], dir, 65_000);
         if (result.code !== 0) throw new Error(`pg_ctl start failed (exit ${result.code}):\n${result.output}`);
+        await waitForConnections(url, Date.now() + 60_000);
+      },
+      async stopClean() {
+        const result = await run(as, binaries.pgCtl, ['-D', dataDir, 'stop', '-m', 'fast', '-w', '-t', '30'], dir, 35_000);
+        if (result.code !== 0) throw new Error(`pg_ctl stop -m fast failed (exit ${result.code}):\n${result.output}`);
+      },
+      async followAsStandby(primary) {
+        const signal = path.join(dataDir, 'standby.signal');
+        writeFileSync(signal, '');
+        if (as.uid !== undefined) chownSync(signal, as.uid, as.gid!);
+        appendFileSync(path.join(dataDir, 'postgresql.auto.conf'), `primary_conninfo = 'host=${primary.host} port=${primary.port} user=postgres'\nrecovery_target_timeline = 'latest'\n`);
+        const result = await run(as, binaries.pgCtl, ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], dir, 65_000);
+        if (result.code !== 0) throw new Error(`pg_ctl start (as a standby) failed (exit ${result.code}):\n${result.output}\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
         await waitForConnections(url, Date.now() + 60_000);
       },
       async promote() {

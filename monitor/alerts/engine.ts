@@ -417,11 +417,11 @@ export class AlertEngine {
         if (!live) changes.push((tx) => this.open(tx, fp, o, nodes));
         else {
           live.lastRaisedAt = Math.max(live.lastRaisedAt, o.at);
-          if (live.alert.held && o.at > live.heldSince) changes.push((tx) => this.release(tx, live, true, o.at));
+          if (live.alert.held && o.at >= live.heldSince) changes.push((tx) => this.release(tx, live, true, o.at));
           else if (live.alert.state === 'pending' && o.at - Date.parse(live.alert.startedAt) >= o.rule.forMs) changes.push((tx) => this.fire(tx, live, o.at, nodes));
         }
       } else if (o.raised === false && live) {
-        if (live.alert.held && o.at > live.heldSince) changes.push((tx) => this.release(tx, live, false, o.at));
+        if (live.alert.held && o.at >= live.heldSince) changes.push((tx) => this.release(tx, live, false, o.at));
         else if (!live.alert.held) changes.push((tx) => this.resolve(tx, live, o.at, { actor: 'system', source: 'rules' }, o.summary));
       }
     }

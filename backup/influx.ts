@@ -20,7 +20,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { InfluxDB as InfluxClient } from 'influx';
-import { EgovError, type Config } from '../core/index.js';
+import { EgovError, redactUrlPassword as redact, type Config } from '../core/index.js';
 import { isExecutable, runCapture } from './process.js';
 import type { DrillCheck } from './service.js';
 
@@ -57,8 +57,6 @@ export interface InfluxSource {
   url: string;
   options: NonNullable<NonNullable<Config['metrics']>['influx']>;
 }
-
-const redact = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 
 function parseAddress(address: string): { host: string; port: number } | null {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);

@@ -13,13 +13,13 @@ import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { Actor, PassphraseSource } from '../ca/index.js';
-import { appendAudit, EgovError, openDatabase, primaryPostgresUrl, recordAudit, verifyAuditLog, withPostgresDatabase, type BackupRunTable, type Config, type Database, type ErrorCode } from '../core/index.js';
+import { appendAudit, EgovError, openDatabase, primaryPostgresUrl, recordAudit, redactUrlPassword as redactUrl, verifyAuditLog, withPostgresDatabase, type BackupRunTable, type Config, type Database, type ErrorCode } from '../core/index.js';
 import { assessDrLevel, type DrAssessment, type DrEvidence } from './dr-levels.js';
 import { checkPlanPaths, getPlan, getTarget, loadBackupSettings, type BackupPlan, type BackupSettings, type BackupTarget } from './plans.js';
 import { describeLock, parseBackupProgress, parseBackupSummary, ResticRepository, resticError, resticMessage, retentionArgs, type BackupProgress, type LockInfo, type ResticSnapshot } from './restic.js';
 import { drillInfluxMetrics, influxBackupSource, type InfluxSource } from './influx.js';
 import { runCapture } from './process.js';
-import { findPgTool, MANIFEST_NAME, pgConnection, redactUrl, sha256File, stagePlan, takeStagingLock, walkFiles, type Manifest } from './sources.js';
+import { findPgTool, MANIFEST_NAME, pgConnection, sha256File, stagePlan, takeStagingLock, walkFiles, type Manifest } from './sources.js';
 
 // Required, not imported: see core/storage/database.ts (start-up of one-shot commands).
 const BetterSqlite = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;

@@ -13,7 +13,7 @@ import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSy
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
-import { EgovError, redactPostgresUrl, splitPostgresPassword, type Config, type Database } from '../core/index.js';
+import { EgovError, redactUrlPassword as redactUrl, splitPostgresPassword, type Config, type Database } from '../core/index.js';
 import type { BackupPlan, PreCommand } from './plans.js';
 import { influxBackupSource, stageInfluxMetrics, type MetricsManifest } from './influx.js';
 import { isExecutable } from './process.js';
@@ -96,8 +96,6 @@ export function takeStagingLock(lockFile: string, plan: string): () => void {
   throw new EgovError('conflict', `cannot take the staging lock ${lockFile}`);
 }
 
-const redactUrl = redactPostgresUrl;
-
 /** Up to this size the database is exported in one read (sqlite3_serialize) instead of page by page. */
 export const SQLITE_SERIALIZE_MAX_BYTES = 32 * 1024 * 1024;
 
@@ -177,8 +175,6 @@ export function pgConnection(url: string): { dbname: string; env: NodeJS.Process
   if (password) env.PGPASSWORD = password;
   return { dbname: `--dbname=${withoutPassword}`, env };
 }
-
-export { redactUrl };
 
 async function exportPostgres(url: string, dest: string): Promise<void> {
   // pg_dump: a consistent snapshot of the database (one repeatable-read

@@ -7,7 +7,7 @@
 export { EgovError, asEgovError, errorCodes, exitCodes, type ErrorCode } from './errors.js';
 export { loadConfig, defaultConfig, validateConfig, parseConfigFile, ConfigSchema, type Config, type ConfigSources, type BackupConfig, type BackupTargetConfig, type BackupPlanConfig, type BackupRetentionConfig } from './config.js';
 export { openDatabase, type Database, type Db, type WriteTx, type Dialect, type OpenOptions } from './storage/database.js';
-export { splitPostgresHosts, splitPostgresPassword, withPostgresDatabase, primaryPostgresUrl, redactPostgresUrl } from './storage/pg-hosts.js';
+export { splitPostgresHosts, splitPostgresPassword, withPostgresDatabase, primaryPostgresUrl } from './storage/pg-hosts.js';
 export { migrations, migrateToLatest } from './storage/migrations.js';
 export { runReusable, runReusableEach } from './storage/reusable.js';
 export type * from './storage/schema.js';
@@ -25,7 +25,7 @@ export {
   type VerifyResult,
   type ChainBreak,
 } from './audit-log.js';
-export { createLogger, type Logger } from './logging.js';
+export { createLogger, redactUrlPassword, type Logger } from './logging.js';
 export { parseSchedule, type Schedule } from './schedule.js';
 export { JobRunner, singleInstance, type Job, type JobContext, type JobRunnerOptions, type Coordinator, type JobRunRecord } from './jobs.js';
 export { clusterStatus, coordinatorFor, PostgresCoordinator, schedulerLease, SCHEDULER_LEASE, type ClusterOptions, type ClusterStatus, type LeaseView } from './cluster.js';

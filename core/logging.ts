@@ -7,6 +7,11 @@ const require = createRequire(import.meta.url);
 
 export type Logger = pino.Logger;
 
+/** A URL with its password shown as *** (postgres://, http:// and the like), for messages and logs. */
+export function redactUrlPassword(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
 export const redactedKeys = ['passphrase', 'password', 'token', 'authorization', 'privateKey', 'p12Password', 'key'];
 
 export function createLogger(level: string, destination: NodeJS.WritableStream = process.stderr): Logger {

@@ -5,7 +5,7 @@
 
 import { createRequire } from 'node:module';
 import type { InfluxDB as InfluxClient, IPoint } from 'influx';
-import { EgovError } from '../core/index.js';
+import { EgovError, redactUrlPassword as redact } from '../core/index.js';
 import { MEASUREMENTS, type MeasurementName, type MetricPoint } from './records.js';
 import {
   byTags,
@@ -42,10 +42,6 @@ interface RawSeries {
 }
 interface RawResponse {
   results: Array<{ statement_id?: number; series?: RawSeries[]; error?: string }>;
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
 /** Tags InfluxDB returns for GROUP BY *: keys the series lacks come back as "". */

@@ -11,7 +11,8 @@ import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { EgovError } from '../errors.js';
 import { migrateToLatest } from './migrations.js';
-import { PrimarySelector, clientToPrimary, isReadOnlyError, redactPostgresUrl, splitPostgresHosts } from './pg-hosts.js';
+import { redactUrlPassword as redactUrl } from '../logging.js';
+import { PrimarySelector, clientToPrimary, isReadOnlyError, splitPostgresHosts } from './pg-hosts.js';
 import type { Tables } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -50,8 +51,6 @@ function loadPg(): typeof pg {
   }
   return pgModule;
 }
-
-const redactUrl = redactPostgresUrl;
 
 export interface OpenOptions {
   dataDir: string;

@@ -7,6 +7,7 @@
 
 import type pg from 'pg';
 import { EgovError } from '../errors.js';
+import { redactUrlPassword } from '../logging.js';
 
 const URL_PARTS = /^(postgres(?:ql)?:\/\/)([^@/?#]*@)?([^/?#]*)(.*)$/s;
 
@@ -17,11 +18,6 @@ export function splitPostgresHosts(url: string): string[] {
   const hosts = m[3]!.split(',').filter(Boolean);
   if (hosts.length <= 1) return [url];
   return hosts.map((host) => `${m[1]}${m[2] ?? ''}${host}${m[4]}`);
-}
-
-/** The URL with its password shown as ***. */
-export function redactPostgresUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
 /** SQLSTATE 25006: a write on a server in recovery (a standby, or an old primary brought back as one). */
@@ -84,7 +80,7 @@ export class PrimarySelector {
 
   private moveTo(url: string): void {
     this.current = url;
-    for (const client of this.clients) if (client.target !== url) client.emit('error', new EgovError('unavailable', `the PostgreSQL primary moved to ${redactPostgresUrl(url)}`));
+    for (const client of this.clients) if (client.target !== url) client.emit('error', new EgovError('unavailable', `the PostgreSQL primary moved to ${redactUrlPassword(url)}`));
   }
 
   private async search(): Promise<string> {
@@ -99,14 +95,14 @@ export class PrimarySelector {
           if (url !== this.current) this.moveTo(url);
           return url;
         }
-        answers.push(`${redactPostgresUrl(url)}: in recovery (a standby)`);
+        answers.push(`${redactUrlPassword(url)}: in recovery (a standby)`);
       } catch (error) {
-        answers.push(`${redactPostgresUrl(url)}: ${(error as Error).message}`);
+        answers.push(`${redactUrlPassword(url)}: ${(error as Error).message}`);
       } finally {
         await client.end().catch(() => undefined);
       }
     }
-    throw new EgovError('unavailable', `no primary among the PostgreSQL hosts: ${answers.join('; ')}`, { hosts: this.urls.map(redactPostgresUrl) });
+    throw new EgovError('unavailable', `no primary among the PostgreSQL hosts: ${answers.join('; ')}`, { hosts: this.urls.map(redactUrlPassword) });
   }
 }
 
@@ -153,7 +149,7 @@ export function splitPostgresPassword(url: string): { url: string; password: str
 /** The same URL naming another database (its path), for every host it names. */
 export function withPostgresDatabase(url: string, database: string): string {
   const m = URL_PARTS.exec(url);
-  if (!m) throw new EgovError('bad-config', `not a PostgreSQL URL: ${redactPostgresUrl(url)}`);
+  if (!m) throw new EgovError('bad-config', `not a PostgreSQL URL: ${redactUrlPassword(url)}`);
   const query = m[4]!.replace(/^\/[^?#]*/, '');
   return `${m[1]}${m[2] ?? ''}${m[3]}/${encodeURIComponent(database)}${query}`;
 }

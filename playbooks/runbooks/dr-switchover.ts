@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { EgovError } from '../../core/index.js';
+import { EgovError, splitPostgresPassword } from '../../core/index.js';
 import { defineRunbook } from '../types.js';
 
 interface Snapshot {
@@ -43,14 +43,6 @@ function pgRestoreBin(): string {
   const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
   for (const v of versions) if (existsSync(path.join(root, v, 'bin', 'pg_restore'))) return path.join(root, v, 'bin', 'pg_restore');
   return 'pg_restore';
-}
-
-/** The URL without its password, and the password for PGPASSWORD (kept off the command line). */
-function withoutPassword(url: string): { url: string; password: string } {
-  const parsed = new URL(url);
-  const password = decodeURIComponent(parsed.password);
-  parsed.password = '';
-  return { url: parsed.toString(), password };
 }
 
 /** One query on a PostgreSQL database (the driver is loaded only when a standby database is given). */
@@ -133,8 +125,8 @@ export const drSwitchover = defineRunbook({
         if (database) copyFileSync(database, path.join(params.standbyDir, 'egov-ops.sqlite'));
         else if (dump) {
           if (!params.standbyDatabaseUrl) throw new EgovError('bad-request', `snapshot ${snapshot} holds a PostgreSQL dump: give --param standbyDatabaseUrl=postgres://… (an empty database)`);
-          const { url, password } = withoutPassword(params.standbyDatabaseUrl);
-          await operator.run(pgRestoreBin(), ['--no-owner', '--no-acl', '--exit-on-error', '--single-transaction', `--dbname=${url}`, dump], { env: { PGPASSWORD: password } });
+          const { url, password } = splitPostgresPassword(params.standbyDatabaseUrl);
+          await operator.run(pgRestoreBin(), ['--no-owner', '--no-acl', '--exit-on-error', '--single-transaction', `--dbname=${url}`, dump], { env: { PGPASSWORD: password ?? '' } });
           note(`pg_restore loaded the dump into ${url}`);
         } else throw new EgovError('not-found', `snapshot ${snapshot} holds no database (egov-ops.sqlite or egov-ops.pgdump)`);
         if (params.secretKeyFile) copyFileSync(params.secretKeyFile, path.join(params.standbyDir, 'secret.key'));
